@@ -1,0 +1,71 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface AckClusterArgs {
+    name: string;
+    zoneIds: string[];
+    vpcCidr: string;
+    /** One per zone, same order as zoneIds. */
+    vswitchCidrs: string[];
+    podCidr: string;
+    serviceCidr: string;
+    clusterSpec: string;
+    kubernetesVersion?: string;
+    nodeInstanceTypes: string[];
+    nodeCount: number;
+    deletionProtection: boolean;
+    slbInternetEnabled: boolean;
+}
+
+/** A VPC with one vSwitch per zone, an ACK managed cluster and its node pool. */
+export class AckCluster extends pulumi.ComponentResource {
+    readonly vpc: alicloud.vpc.Network;
+    readonly vswitches: alicloud.vpc.Switch[];
+    readonly cluster: alicloud.cs.ManagedKubernetes;
+    readonly nodePool: alicloud.cs.NodePool;
+    readonly clusterId: pulumi.Output<string>;
+    readonly vpcId: pulumi.Output<string>;
+    readonly vswitchIds: pulumi.Output<string>[];
+    /** Admin kubeconfig of the cluster (secret). */
+    readonly kubeconfig: pulumi.Output<string>;
+
+    constructor(name: string, args: AckClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("asm-prometheus-mtls:cloud:AckCluster", name, {}, opts);
+
+        this.vpc = new alicloud.vpc.Network(`${name}-vpc`, { vpcName: args.name, cidrBlock: args.vpcCidr }, { parent: this });
+        this.vswitches = args.zoneIds.map((zoneId, i) => new alicloud.vpc.Switch(`${name}-vsw-${zoneId}`, {
+            vswitchName: `${args.name}-${zoneId}`,
+            vpcId: this.vpc.id,
+            zoneId,
+            cidrBlock: args.vswitchCidrs[i],
+        }, { parent: this }));
+        this.vpcId = this.vpc.id;
+        this.vswitchIds = this.vswitches.map((v) => v.id);
+
+        this.cluster = new alicloud.cs.ManagedKubernetes(`${name}-ack`, {
+            name: args.name,
+            clusterSpec: args.clusterSpec,
+            version: args.kubernetesVersion,
+            vswitchIds: this.vswitchIds,
+            podCidr: args.podCidr,
+            serviceCidr: args.serviceCidr,
+            newNatGateway: true,
+            slbInternetEnabled: args.slbInternetEnabled,
+            deletionProtection: args.deletionProtection,
+        }, { parent: this, protect: args.deletionProtection });
+        this.clusterId = this.cluster.id;
+
+        this.nodePool = new alicloud.cs.NodePool(`${name}-nodes`, {
+            clusterId: this.cluster.id,
+            nodePoolName: `${args.name}-default`,
+            vswitchIds: this.vswitchIds,
+            instanceTypes: args.nodeInstanceTypes,
+            desiredSize: String(args.nodeCount),
+        }, { parent: this });
+
+        this.kubeconfig = pulumi.secret(
+            alicloud.cs.getClusterCredentialOutput({ clusterId: this.cluster.id }, { parent: this }).kubeConfig,
+        );
+        this.registerOutputs({ clusterId: this.clusterId, vpcId: this.vpcId, kubeconfig: this.kubeconfig });
+    }
+}

@@ -1,0 +1,44 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface AsmMeshArgs {
+    name: string;
+    edition: string;
+    clusterSpec: string;
+    version?: string;
+    vpcId: pulumi.Input<string>;
+    vswitchIds: pulumi.Input<string>[];
+    /** The ACK cluster attached to the mesh. */
+    clusterId: pulumi.Input<string>;
+    forceDelete: boolean;
+}
+
+/** An ASM instance with the cluster attached and Istio resources served through the cluster's API server. */
+export class AsmMesh extends pulumi.ComponentResource {
+    readonly mesh: alicloud.servicemesh.ServiceMesh;
+    readonly meshId: pulumi.Output<string>;
+
+    constructor(name: string, args: AsmMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("asm-prometheus-mtls:cloud:AsmMesh", name, {}, opts);
+        // Depends on the cluster id only, not on the node pool: the provider retries attaching while the
+        // cluster comes up, so mesh and nodes are created in parallel.
+        this.mesh = new alicloud.servicemesh.ServiceMesh(`${name}-asm`, {
+            serviceMeshName: args.name,
+            edition: args.edition,
+            clusterSpec: args.clusterSpec,
+            version: args.version,
+            // The provider takes the vSwitch list as one string.
+            network: { vpcId: args.vpcId, vswitcheList: pulumi.output(args.vswitchIds).apply((ids) => ids[0]) },
+            clusterIds: [args.clusterId],
+            // PeerAuthentication and friends then go through the ACK API server, whose kubeconfig this
+            // stack has; the mesh's own kubeconfig points at a private VPC address.
+            extraConfiguration: { crAggregationEnabled: true },
+            force: args.forceDelete,
+        }, {
+            parent: this,
+            customTimeouts: { create: "30m", update: "30m", delete: "30m" },
+        });
+        this.meshId = this.mesh.id;
+        this.registerOutputs({ meshId: this.meshId });
+    }
+}

@@ -1,0 +1,30 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { INJECTION_NAMESPACE_LABELS } from "../lib/certContract";
+import { declareObjects } from "../lib/kubeObjects";
+import { KubeObject } from "../lib/manifests";
+
+export interface BookinfoArgs {
+    /** The verified objects of Istio's bookinfo.yaml. */
+    objects: KubeObject[];
+    namespace: string;
+}
+
+/** Istio's Bookinfo sample in a namespace of its own, labelled for sidecar injection. */
+export class Bookinfo extends pulumi.ComponentResource {
+    readonly namespace: k8s.core.v1.Namespace;
+    readonly namespaceName: pulumi.Output<string>;
+    readonly resources: k8s.apiextensions.CustomResource[];
+
+    constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("asm-prometheus-mtls:app:Bookinfo", name, {}, opts);
+        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
+            metadata: { name: args.namespace, labels: { ...INJECTION_NAMESPACE_LABELS, "kubernetes.io/metadata.name": args.namespace } },
+        }, { parent: this });
+        this.namespaceName = this.namespace.metadata.name;
+
+        const placed = args.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: args.namespace } }));
+        this.resources = declareObjects(name, placed, { parent: this, dependsOn: [this.namespace] });
+        this.registerOutputs({ namespace: this.namespaceName });
+    }
+}

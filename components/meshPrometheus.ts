@@ -1,0 +1,104 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    INJECTION_NAMESPACE_LABELS,
+    SIDECAR_INJECT_LABELS,
+    certVolume,
+    prometheusCertMount,
+    scrapeTlsConfig,
+    sidecarAnnotations,
+} from "../lib/certContract";
+
+export interface MeshPrometheusArgs {
+    /** Namespace created for Prometheus (labelled for sidecar injection). */
+    namespace: string;
+    /** Name of the Prometheus custom resource. */
+    name: string;
+    replicas: number;
+    version: string;
+    retention: string;
+    /** The one namespace whose ServiceMonitors this Prometheus picks up. */
+    serviceMonitorNamespace: pulumi.Input<string>;
+    /** Resources the custom resource waits for: the operator (its CRDs). */
+    operator: pulumi.Resource;
+}
+
+/** Scrape class that carries the mesh client certificate; ServiceMonitors opt in by this name. */
+export const MTLS_SCRAPE_CLASS = "istio-mtls";
+
+/**
+ * A Prometheus that scrapes sidecar-injected workloads under STRICT mTLS: its own sidecar writes the
+ * workload certificate to a memory volume, and a scrape class presents it.
+ */
+export class MeshPrometheus extends pulumi.ComponentResource {
+    readonly namespace: k8s.core.v1.Namespace;
+    readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    readonly clusterRole: k8s.rbac.v1.ClusterRole;
+    readonly clusterRoleBinding: k8s.rbac.v1.ClusterRoleBinding;
+    readonly prometheus: k8s.apiextensions.CustomResource;
+    /** Labels a ServiceMonitor must carry to be selected by this Prometheus. */
+    readonly serviceMonitorLabels: Record<string, string>;
+    readonly scrapeClass = MTLS_SCRAPE_CLASS;
+    /** The Service the operator creates for every Prometheus (the target of port-forward). */
+    readonly serviceName = "prometheus-operated";
+    readonly namespaceName: pulumi.Output<string>;
+
+    constructor(name: string, args: MeshPrometheusArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("asm-prometheus-mtls:monitoring:MeshPrometheus", name, {}, opts);
+        this.serviceMonitorLabels = { "monitoring.asm-prometheus-mtls.io/prometheus": args.name };
+
+        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
+            metadata: { name: args.namespace, labels: { ...INJECTION_NAMESPACE_LABELS, "kubernetes.io/metadata.name": args.namespace } },
+        }, { parent: this });
+        this.namespaceName = this.namespace.metadata.name;
+
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+            metadata: { name: `prometheus-${args.name}`, namespace: this.namespaceName },
+        }, { parent: this });
+
+        // What Prometheus's Kubernetes service discovery reads for ServiceMonitor targets, nothing more.
+        this.clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-role`, {
+            metadata: { name: `prometheus-${args.namespace}-${args.name}` },
+            rules: [
+                { apiGroups: [""], resources: ["services", "endpoints", "pods"], verbs: ["get", "list", "watch"] },
+                { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+            ],
+        }, { parent: this });
+
+        // The guide never binds its role, and Prometheus then fails with "endpoints is forbidden".
+        this.clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-binding`, {
+            metadata: { name: `prometheus-${args.namespace}-${args.name}` },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: this.clusterRole.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
+        }, { parent: this });
+
+        this.prometheus = new k8s.apiextensions.CustomResource(`${name}-prometheus`, {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "Prometheus",
+            metadata: { name: args.name, namespace: this.namespaceName },
+            spec: {
+                replicas: args.replicas,
+                version: args.version,
+                retention: args.retention,
+                serviceAccountName: this.serviceAccount.metadata.name,
+                podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },
+                volumes: [certVolume()],
+                volumeMounts: [prometheusCertMount()],
+                serviceMonitorSelector: { matchLabels: this.serviceMonitorLabels },
+                serviceMonitorNamespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.serviceMonitorNamespace } },
+                scrapeClasses: [{
+                    name: MTLS_SCRAPE_CLASS,
+                    tlsConfig: scrapeTlsConfig(),
+                    // productpage serves /metrics as text/html through Flask; Prometheus 3 refuses an
+                    // unknown Content-Type unless told which format to assume.
+                    fallbackScrapeProtocol: "PrometheusText0.0.4",
+                }],
+                // ServiceMonitors may not name files in the Prometheus container (the mesh key among them);
+                // the operator checks only a ServiceMonitor's own tlsConfig, so our class is unaffected.
+                arbitraryFSAccessThroughSMs: { deny: true },
+            },
+        }, { parent: this, dependsOn: [args.operator, this.clusterRoleBinding] });
+
+        this.registerOutputs({ namespace: this.namespaceName, prometheus: this.prometheus.metadata.name });
+    }
+}

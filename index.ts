@@ -1,0 +1,57 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import { AckCluster } from "./components/ackCluster";
+import { AsmMesh } from "./components/asmMesh";
+import { Bookinfo } from "./components/bookinfo";
+import { MeshPrometheus } from "./components/meshPrometheus";
+import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
+import { PrometheusOperator } from "./components/prometheusOperator";
+import { StrictMtls } from "./components/strictMtls";
+import { parseConfig } from "./lib/config";
+import { kubernetesProvider } from "./lib/kubeProvider";
+import { stackOutputs } from "./lib/outputs";
+import { loadUpstream } from "./lib/upstream";
+
+// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> outputs
+export = async () => {
+    // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
+    const cfg = parseConfig(pulumi.runtime.allConfig());
+    const upstream = await loadUpstream(cfg);
+
+    const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
+    const cluster = cfg.cluster.create
+        ? new AckCluster("cluster", cfg.cluster, { providers: [cloud!] })
+        : undefined;
+    const mesh = cluster && cfg.mesh.create
+        ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, vpcId: cluster.vpcId, vswitchIds: cluster.vswitchIds, clusterId: cluster.clusterId }, { providers: [cloud!] })
+        : undefined;
+
+    const kube = kubernetesProvider("kubernetes", cluster
+        ? { kubeconfig: cluster.kubeconfig }
+        : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context },
+        { dependsOn: cluster ? [cluster.nodePool] : [] });
+
+    const operator = new PrometheusOperator("operator", { ...cfg.operator, objects: upstream.operatorObjects }, { providers: [kube] });
+    const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app }, { providers: [kube] });
+    const strict = cfg.mesh.strictMtls
+        ? new StrictMtls("strict-mtls", { namespace: bookinfo.namespaceName, dependsOn: [bookinfo.namespace, ...(mesh ? [mesh] : [])] }, { providers: [kube] })
+        : undefined;
+
+    const prometheus = new MeshPrometheus("prometheus", {
+        ...cfg.prometheus,
+        namespace: cfg.namespaces.monitoring,
+        serviceMonitorNamespace: bookinfo.namespaceName,
+        operator,
+    }, { providers: [kube] });
+
+    const monitors = upstream.scrapeTargets.map((target) => new MtlsServiceMonitor(`monitor-${target.service}`, {
+        target,
+        namespace: bookinfo.namespaceName,
+        interval: cfg.scrape.interval,
+        path: cfg.scrape.path,
+        prometheus,
+        dependsOn: [operator, bookinfo],
+    }, { providers: [kube] }));
+
+    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict });
+};

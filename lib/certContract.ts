@@ -1,0 +1,63 @@
+import * as YAML from "yaml";
+
+// The contract between the Prometheus pod's Istio sidecar (which writes the workload certificate) and
+// the Prometheus container (which presents it when scraping). Both sides are generated from here, so a
+// path can never differ between the annotation, the volume mount and the scrape TLS config.
+export const CERT_CONTRACT = {
+    /** emptyDir shared by the two containers. */
+    volumeName: "istio-certs",
+    /** Where the sidecar writes (OUTPUT_CERTS) and where the volume is mounted in the sidecar. */
+    sidecarOutputDir: "/etc/istio-output-certs",
+    /** Where the same volume is mounted in the Prometheus container. */
+    prometheusMountDir: "/etc/prom-certs",
+    /** File names pilot-agent writes into OUTPUT_CERTS. */
+    files: { ca: "root-cert.pem", certChain: "cert-chain.pem", key: "key.pem" },
+} as const;
+
+/** Pod annotations for the Prometheus pods' sidecar. */
+export function sidecarAnnotations(): Record<string, string> {
+    const c = CERT_CONTRACT;
+    return {
+        // Prometheus dials pod IPs itself with the mesh certificate; a proxy in the path would break that,
+        // so the sidecar intercepts nothing and only serves as a certificate writer.
+        "traffic.sidecar.istio.io/includeInboundPorts": "",
+        "traffic.sidecar.istio.io/includeOutboundIPRanges": "",
+        // holdApplicationUntilProxyStarts: without it Prometheus may start before the files exist, and the
+        // failed scrape pool is only retried on the next config reload (istio#10544, istio#24768).
+        "proxy.istio.io/config": YAML.stringify({
+            proxyMetadata: { OUTPUT_CERTS: c.sidecarOutputDir },
+            holdApplicationUntilProxyStarts: true,
+        }),
+        "sidecar.istio.io/userVolumeMount": JSON.stringify([{ name: c.volumeName, mountPath: c.sidecarOutputDir }]),
+    };
+}
+
+/** Pod labels that request injection even where the namespace label is missing. */
+export const SIDECAR_INJECT_LABELS: Record<string, string> = { "sidecar.istio.io/inject": "true" };
+
+/** Namespace label that turns on sidecar injection (istio and ASM alike). */
+export const INJECTION_NAMESPACE_LABELS: Record<string, string> = { "istio-injection": "enabled" };
+
+// Memory-backed so the private key never reaches the node's disk.
+export function certVolume() {
+    return { name: CERT_CONTRACT.volumeName, emptyDir: { medium: "Memory" } };
+}
+
+export function prometheusCertMount() {
+    return { name: CERT_CONTRACT.volumeName, mountPath: CERT_CONTRACT.prometheusMountDir, readOnly: true };
+}
+
+/** The scrape TLS settings, reading the files through the Prometheus container's mount. */
+export function scrapeTlsConfig() {
+    const dir = CERT_CONTRACT.prometheusMountDir;
+    const f = CERT_CONTRACT.files;
+    return {
+        caFile: `${dir}/${f.ca}`,
+        certFile: `${dir}/${f.certChain}`,
+        keyFile: `${dir}/${f.key}`,
+        // Istio's server certificates carry only a SPIFFE URI SAN (spiffe://<td>/ns/<ns>/sa/<sa>), which
+        // Prometheus cannot match against a host name. The handshake is still mutual: the client
+        // certificate authenticates Prometheus to the sidecar, and the mesh CA signs both sides.
+        insecureSkipVerify: true,
+    };
+}

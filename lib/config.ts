@@ -1,0 +1,292 @@
+// The stack's whole configuration: declared once (SETTINGS), parsed and validated once (parseConfig),
+// delivered as one typed object. Nothing here registers a resource, so a bad value stops the program
+// before anything exists in the cloud or the cluster.
+
+export const PROJECT = "asm-prometheus-mtls";
+
+type Value = string | number | boolean | string[];
+
+interface Setting {
+    type: "string" | "integer" | "boolean" | "array";
+    default?: Value;
+    secret?: boolean;
+    description: string;
+    /** Returns what is accepted when the value is not, or undefined when it is. */
+    accepts?: (value: never) => string | undefined;
+}
+
+const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
+
+function oneOf(...allowed: string[]) {
+    return (v: string) => (allowed.includes(v) ? undefined : `one of ${allowed.join(", ")}`);
+}
+function matches(re: RegExp, what: string) {
+    return (v: string) => (re.test(v) ? undefined : what);
+}
+function atLeast(min: number) {
+    return (v: number) => (v >= min ? undefined : `an integer >= ${min}`);
+}
+function eachMatches(re: RegExp, what: string, nonEmpty = true) {
+    return (v: string[]) => {
+        if (nonEmpty && v.length === 0) return `a non-empty list of ${what}`;
+        const bad = v.find((s) => !re.test(s));
+        if (bad !== undefined) return `a list of ${what} (${JSON.stringify(bad)} is not)`;
+        if (new Set(v).size !== v.length) return `a list of ${what} without duplicates`;
+        return undefined;
+    };
+}
+function isCidr(s: string): boolean {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+    return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+function urlTemplate(v: string): string | undefined {
+    const accepted = "an http(s):// or file:// URL containing {version}";
+    if (!v.includes("{version}")) return accepted;
+    try {
+        const u = new URL(v.replace("{version}", "v0.0.0"));
+        return ["http:", "https:", "file:"].includes(u.protocol) ? undefined : accepted;
+    } catch {
+        return accepted;
+    }
+}
+
+/** Every key of the project's config namespace. README's reference table and Pulumi.yaml follow this. */
+export const SETTINGS = {
+    createCluster: { type: "boolean", default: false, description: "Provision a VPC, vSwitches, an ACK managed cluster and a node pool. Off: use an existing cluster." },
+    createMesh: { type: "boolean", default: false, description: "Provision an ASM instance and attach the cluster (needs createCluster)." },
+    kubeconfig: { type: "string", secret: true, description: "Existing cluster only: kubeconfig contents (set with --secret). Unset: the ambient kubeconfig." },
+    kubeContext: { type: "string", description: "Existing cluster only: context of the kubeconfig to use. Unset: its current context." },
+
+    clusterName: { type: "string", default: "asm-prom", description: "Name prefix of the VPC, vSwitches, cluster and node pool.", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
+    zoneIds: { type: "array", default: [], description: "Zones of the vSwitches, one per entry of vswitchCidrs (needed with createCluster).", accepts: eachMatches(REGION, "zone ids such as cn-hangzhou-k", false) },
+    vpcCidr: { type: "string", default: "192.168.0.0/16", description: "CIDR of the new VPC." },
+    vswitchCidrs: { type: "array", default: ["192.168.0.0/19", "192.168.32.0/19"], description: "CIDR of each vSwitch, inside vpcCidr, one per zone.", accepts: (v: string[]) => (v.length > 0 && v.every(isCidr) ? undefined : "a non-empty list of IPv4 CIDRs") },
+    podCidr: { type: "string", default: "172.20.0.0/16", description: "Pod CIDR (Flannel); must not overlap the VPC." },
+    serviceCidr: { type: "string", default: "172.21.0.0/20", description: "Service CIDR; must not overlap the VPC or the pod CIDR." },
+    clusterSpec: { type: "string", default: "ack.pro.small", description: "ACK managed cluster edition.", accepts: oneOf("ack.standard", "ack.pro.small") },
+    kubernetesVersion: { type: "string", description: "ACK Kubernetes version, e.g. 1.34.1-aliyun.1. Unset: ACK's default.", accepts: matches(/^\d+\.\d+\.\d+(-aliyun\.\d+)?$/, "a version such as 1.34.1-aliyun.1") },
+    nodeInstanceTypes: { type: "array", default: ["ecs.g7.xlarge", "ecs.g6.xlarge"], description: "ECS instance types of the node pool, in order of preference (several survive stock-outs).", accepts: eachMatches(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "ECS instance types such as ecs.g7.xlarge") },
+    nodeCount: { type: "integer", default: 2, description: "Nodes in the node pool.", accepts: atLeast(1) },
+    deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
+    slbInternetEnabled: { type: "boolean", default: true, description: "Public API server endpoint, needed for a kubeconfig usable from outside the VPC (CI, laptops)." },
+
+    meshEdition: { type: "string", default: "Pro", description: "ASM edition.", accepts: oneOf("Default", "Pro") },
+    meshClusterSpec: { type: "string", default: "standard", description: "ASM instance spec.", accepts: oneOf("standard", "enterprise", "ultimate") },
+    meshVersion: { type: "string", description: "ASM (Istio) version, e.g. v1.28.3.12-g1a2b3c4d-aliyun (see servicemesh.getVersions). Unset: ASM's default.", accepts: matches(/^v\d+\.\d+\.\d+/, "an ASM version such as v1.28.3.12-g1a2b3c4d-aliyun") },
+    meshForceDelete: { type: "boolean", default: false, description: "Delete the mesh even while clusters are attached (pulumi destroy)." },
+    strictMtls: { type: "boolean", default: false, description: "Declare a STRICT PeerAuthentication (security.istio.io/v1) for the app namespace." },
+
+    operatorVersion: { type: "string", default: "v0.93.0", description: "prometheus-operator release whose bundle.yaml is installed.", accepts: matches(/^v\d+\.\d+\.\d+$/, "a release tag such as v0.93.0") },
+    operatorUrlTemplate: { type: "string", default: "https://github.com/prometheus-operator/prometheus-operator/releases/download/{version}/bundle.yaml", description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: urlTemplate },
+    operatorSha256: { type: "string", description: "sha256 of bundle.yaml. Needed for a version the code does not know; overrides the known digest.", accepts: matches(SHA256, "64 lower-case hex characters") },
+    retainCrds: { type: "boolean", default: true, description: "Keep the monitoring.coreos.com CRDs in the cluster on destroy (deleting a CRD deletes every object of its kind, other teams' included)." },
+
+    istioVersion: { type: "string", default: "1.28.10", description: "Istio tag whose Bookinfo sample is deployed.", accepts: matches(/^\d+\.\d+\.\d+$/, "an Istio tag such as 1.28.10") },
+    bookinfoUrlTemplate: { type: "string", default: "https://raw.githubusercontent.com/istio/istio/{version}/samples/bookinfo/platform/kube/bookinfo.yaml", description: "Where bookinfo.yaml is downloaded from; {version} is replaced.", accepts: urlTemplate },
+    bookinfoSha256: { type: "string", description: "sha256 of bookinfo.yaml. Needed for a version the code does not know.", accepts: matches(SHA256, "64 lower-case hex characters") },
+
+    appNamespace: { type: "string", default: "bookinfo", description: "Namespace of Bookinfo and of the ServiceMonitors (sidecar-injected).", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
+    monitoringNamespace: { type: "string", default: "monitoring", description: "Namespace of Prometheus (sidecar-injected).", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
+    prometheusName: { type: "string", default: "mesh", description: "Name of the Prometheus custom resource.", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
+    prometheusReplicas: { type: "integer", default: 2, description: "Prometheus replicas (each scrapes every target).", accepts: atLeast(1) },
+    prometheusVersion: { type: "string", default: "v3.13.1", description: "Prometheus version (>= v3.0.0: fallbackScrapeProtocol).", accepts: (v: string) => (/^v(\d+)\.\d+\.\d+$/.test(v) && Number(/^v(\d+)/.exec(v)![1]) >= 3 ? undefined : "a Prometheus version >= v3.0.0 such as v3.13.1") },
+    prometheusRetention: { type: "string", default: "15d", description: "How long Prometheus keeps samples (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 15d or 12h") },
+
+    scrapeServices: { type: "array", default: ["productpage"], description: "Bookinfo Services scraped over mTLS, one ServiceMonitor each.", accepts: eachMatches(DNS_LABEL, "Service names") },
+    scrapeInterval: { type: "string", default: "30s", description: "Scrape interval (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 30s or 1m") },
+    scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
+
+    manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prometheus-mtls/manifests." },
+    downloadTimeoutSeconds: { type: "integer", default: 60, description: "Timeout of each manifest download.", accepts: atLeast(1) },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export interface StackConfig {
+    region: string;
+    cluster: {
+        create: boolean;
+        name: string;
+        zoneIds: string[];
+        vpcCidr: string;
+        vswitchCidrs: string[];
+        podCidr: string;
+        serviceCidr: string;
+        clusterSpec: string;
+        kubernetesVersion?: string;
+        nodeInstanceTypes: string[];
+        nodeCount: number;
+        deletionProtection: boolean;
+        slbInternetEnabled: boolean;
+    };
+    /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
+    existing: { kubeconfig?: string; context?: string };
+    mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; strictMtls: boolean };
+    operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean };
+    bookinfo: { version: string; urlTemplate: string; sha256?: string };
+    namespaces: { app: string; monitoring: string };
+    prometheus: { name: string; replicas: number; version: string; retention: string };
+    scrape: { services: string[]; interval: string; path: string };
+    downloads: { cacheDir?: string; timeoutSeconds: number };
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+function show(raw: string): string {
+    return JSON.stringify(raw.length > 80 ? raw.slice(0, 77) + "..." : raw);
+}
+
+function convert(key: string, s: Setting, raw: string, problems: string[]): Value | undefined {
+    const name = `${PROJECT}:${key}`;
+    switch (s.type) {
+        case "string":
+            return raw;
+        case "boolean":
+            if (raw === "true" || raw === "false") return raw === "true";
+            problems.push(`${name}: ${show(raw)} is not a boolean; accepted: true or false`);
+            return undefined;
+        case "integer":
+            if (/^-?\d+$/.test(raw.trim())) return Number(raw.trim());
+            problems.push(`${name}: ${show(raw)} is not an integer; accepted: a whole number`);
+            return undefined;
+        case "array": {
+            let parsed: unknown;
+            try {
+                parsed = JSON.parse(raw);
+            } catch {
+                parsed = undefined;
+            }
+            if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return parsed as string[];
+            problems.push(`${name}: ${show(raw)} is not a list of strings; accepted: a YAML list of strings, e.g. set with --path '${key}[0]'`);
+            return undefined;
+        }
+    }
+}
+
+function editDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++)
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+    return d[a.length][b.length];
+}
+
+/**
+ * Parses the raw config map (keys "namespace:key", values as the engine passes them: strings, lists
+ * as JSON) into a StackConfig, or throws one ConfigError that lists every problem found.
+ */
+export function parseConfig(raw: Record<string, string>): StackConfig {
+    const problems: string[] = [];
+    const v: Record<string, Value | undefined> = {};
+    const known = new Set(Object.keys(SETTINGS));
+
+    for (const fullKey of Object.keys(raw).sort()) {
+        if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+        const key = fullKey.slice(PROJECT.length + 1);
+        if (known.has(key)) continue;
+        const near = [...known].map((k) => [k, editDistance(k, key)] as const).sort((x, y) => x[1] - y[1])[0];
+        const hint = near && near[1] <= 3 ? `did you mean ${PROJECT}:${near[0]}? ` : "";
+        problems.push(`${fullKey}: unknown setting; ${hint}accepted keys are listed in README.md (Configuration reference)`);
+    }
+
+    for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
+        const given = raw[`${PROJECT}:${key}`];
+        if (given === undefined) {
+            v[key] = setting.default;
+            continue;
+        }
+        const value = convert(key, setting, given, problems);
+        if (value !== undefined && setting.accepts) {
+            const accepted = setting.accepts(value as never);
+            if (accepted !== undefined) {
+                problems.push(`${PROJECT}:${key}: ${show(Array.isArray(value) ? JSON.stringify(value) : String(value))} is not accepted; accepted: ${accepted}`);
+                continue;
+            }
+        }
+        v[key] = value;
+    }
+
+    const region = raw["alicloud:region"];
+    if (region === undefined || region === "") {
+        problems.push(`alicloud:region: not set; accepted: an Alibaba Cloud region id such as cn-hangzhou (the provider would silently use cn-beijing)`);
+    } else if (!REGION.test(region)) {
+        problems.push(`alicloud:region: ${show(region)} is not accepted; accepted: a region id such as cn-hangzhou`);
+    }
+
+    for (const key of ["vpcCidr", "podCidr", "serviceCidr"] as const) {
+        const s = v[key];
+        if (typeof s === "string" && !isCidr(s)) problems.push(`${PROJECT}:${key}: ${show(s)} is not accepted; accepted: an IPv4 CIDR such as 192.168.0.0/16`);
+    }
+
+    const createCluster = v.createCluster === true;
+    if (v.createMesh === true && !createCluster) {
+        problems.push(`${PROJECT}:createMesh: true is not accepted while ${PROJECT}:createCluster is false; accepted: createMesh true only together with createCluster true (the mesh attaches the cluster this stack creates)`);
+    }
+    if (createCluster) {
+        const zones = v.zoneIds as string[] | undefined;
+        const cidrs = v.vswitchCidrs as string[] | undefined;
+        if (zones && zones.length === 0) problems.push(`${PROJECT}:zoneIds: [] is not accepted with createCluster; accepted: a non-empty list of zone ids such as ["cn-hangzhou-k"]`);
+        if (zones && cidrs && zones.length > 0 && zones.length !== cidrs.length) {
+            problems.push(`${PROJECT}:vswitchCidrs: ${cidrs.length} CIDRs for ${zones.length} zones is not accepted; accepted: exactly one CIDR per entry of zoneIds`);
+        }
+        for (const key of ["kubeconfig", "kubeContext"] as const) {
+            if (raw[`${PROJECT}:${key}`] !== undefined) problems.push(`${PROJECT}:${key}: is set while ${PROJECT}:createCluster is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
+        }
+    }
+    if (v.appNamespace !== undefined && v.appNamespace === v.monitoringNamespace) {
+        problems.push(`${PROJECT}:monitoringNamespace: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace`);
+    }
+    for (const key of ["appNamespace", "monitoringNamespace"] as const) {
+        if (v[key] === "default" || (typeof v[key] === "string" && String(v[key]).startsWith("kube-"))) {
+            problems.push(`${PROJECT}:${key}: ${show(String(v[key]))} is not accepted; accepted: a namespace of this stack's own (not default or kube-*), since the stack labels it for injection and deletes it on destroy`);
+        }
+    }
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    const str = (k: SettingName) => v[k] as string;
+    const opt = (k: SettingName) => v[k] as string | undefined;
+    return {
+        region: region!,
+        cluster: {
+            create: createCluster,
+            name: str("clusterName"),
+            zoneIds: v.zoneIds as string[],
+            vpcCidr: str("vpcCidr"),
+            vswitchCidrs: v.vswitchCidrs as string[],
+            podCidr: str("podCidr"),
+            serviceCidr: str("serviceCidr"),
+            clusterSpec: str("clusterSpec"),
+            kubernetesVersion: opt("kubernetesVersion"),
+            nodeInstanceTypes: v.nodeInstanceTypes as string[],
+            nodeCount: v.nodeCount as number,
+            deletionProtection: v.deletionProtection as boolean,
+            slbInternetEnabled: v.slbInternetEnabled as boolean,
+        },
+        existing: { kubeconfig: opt("kubeconfig"), context: opt("kubeContext") },
+        mesh: {
+            create: v.createMesh as boolean,
+            edition: str("meshEdition"),
+            clusterSpec: str("meshClusterSpec"),
+            version: opt("meshVersion"),
+            forceDelete: v.meshForceDelete as boolean,
+            strictMtls: v.strictMtls as boolean,
+        },
+        operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean },
+        bookinfo: { version: str("istioVersion"), urlTemplate: str("bookinfoUrlTemplate"), sha256: opt("bookinfoSha256") },
+        namespaces: { app: str("appNamespace"), monitoring: str("monitoringNamespace") },
+        prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention") },
+        scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
+        downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
+    };
+}
+

@@ -1,0 +1,18 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface KubeAccess {
+    /** A kubeconfig's contents; unset means the ambient kubeconfig (KUBECONFIG or ~/.kube/config). */
+    kubeconfig?: pulumi.Input<string>;
+    context?: string;
+}
+
+/** The Kubernetes provider every in-cluster resource goes through. */
+export function kubernetesProvider(name: string, access: KubeAccess, opts?: pulumi.CustomResourceOptions): k8s.Provider {
+    return new k8s.Provider(name, {
+        kubeconfig: access.kubeconfig === undefined ? undefined : pulumi.secret(access.kubeconfig),
+        context: access.context,
+        // The operator's CRDs exceed the 256 KiB last-applied annotation of client-side apply.
+        enableServerSideApply: true,
+    }, opts);
+}

@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as YAML from "yaml";
+
+// Upstream manifests reach the stack as downloads pinned by version and checked against a digest. A
+// verified file is cached under its digest, with its parsed objects beside it, so a preview with a
+// known digest neither downloads nor parses the multi-megabyte bundle again.
+
+/** sha256 of the release assets this code knows, by version. */
+export const KNOWN_DIGESTS = {
+    operator: {
+        "v0.93.0": "a3061ceebd87de793d1ba9bed10cb763be9ce748adb53b5c5ef4c7c65ee38376",
+        "v0.92.1": "153c7189c21481eaed2327e3c651ba5ba102d5b3f8aee114fd4f81a240e2aeed",
+    } as Record<string, string>,
+    bookinfo: {
+        "1.28.10": "e5d6bb6dd3aa452b7a423a9b879f060cea7a681f0361911e5a76712fa3e98cfb",
+        "1.25.5": "61a08b9a08e0e2d453e530b550313334c3fc97905fba7ce46736854c3ee6bb47",
+    } as Record<string, string>,
+};
+
+export interface KubeObject {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
+    [k: string]: unknown;
+}
+
+export interface ManifestSource {
+    /** The config keys the values came from, for error messages. */
+    settings: { version: string; urlTemplate: string; sha256: string };
+    version: string;
+    url: string;
+    sha256: string;
+}
+
+export class ManifestError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ManifestError";
+    }
+}
+
+/** Resolves URL and digest; throws when no digest is known for the version. */
+export function manifestSource(
+    known: Record<string, string>,
+    settings: ManifestSource["settings"],
+    version: string,
+    urlTemplate: string,
+    sha256: string | undefined,
+): ManifestSource {
+    const digest = sha256 ?? known[version];
+    if (!digest) {
+        throw new ManifestError(
+            `${settings.version}: ${JSON.stringify(version)} has no known sha256; accepted: one of ${Object.keys(known).join(", ")}, ` +
+                `or any version together with ${settings.sha256} set to the digest of its file`,
+        );
+    }
+    return { settings, version, url: urlTemplate.split("{version}").join(version), sha256: digest };
+}
+
+export function defaultCacheDir(): string {
+    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+    return path.join(base, "asm-prometheus-mtls", "manifests");
+}
+
+function sha256Of(data: Buffer): string {
+    return createHash("sha256").update(data).digest("hex");
+}
+
+async function download(src: ManifestSource, timeoutSeconds: number): Promise<Buffer> {
+    const where = `${src.url} (from ${src.settings.urlTemplate})`;
+    if (src.url.startsWith("file:")) {
+        try {
+            return await fs.readFile(fileURLToPath(src.url));
+        } catch (e) {
+            throw new ManifestError(`cannot read ${where}: ${(e as Error).message}`);
+        }
+    }
+    let res: Response;
+    try {
+        res = await fetch(src.url, { signal: AbortSignal.timeout(timeoutSeconds * 1000), redirect: "follow" });
+    } catch (e) {
+        const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+        throw new ManifestError(`cannot download ${where}: ${cause}`);
+    }
+    if (!res.ok) {
+        throw new ManifestError(`cannot download ${where}: HTTP ${res.status} ${res.statusText}`);
+    }
+    return Buffer.from(await res.arrayBuffer());
+}
+
+/** Splits a multi-document manifest into objects (YAML 1.2: the bundle has a bare "=" in an enum). */
+export function parseManifest(text: string): KubeObject[] {
+    return YAML.parseAllDocuments(text)
+        .map((doc) => {
+            if (doc.errors.length > 0) throw new ManifestError(`invalid YAML: ${doc.errors[0].message}`);
+            return doc.toJS({ maxAliasCount: -1 }) as KubeObject | null;
+        })
+        .filter((o): o is KubeObject => o !== null && typeof o === "object" && typeof o.kind === "string");
+}
+
+/**
+ * The manifest's objects, from the cache when a file with the expected digest is there, else downloaded
+ * and verified. Any failure throws before the caller registers a resource.
+ */
+export async function loadManifest(src: ManifestSource, opts: { cacheDir?: string; timeoutSeconds: number }): Promise<KubeObject[]> {
+    const dir = opts.cacheDir ?? defaultCacheDir();
+    const parsedPath = path.join(dir, `${src.sha256}.json`);
+    try {
+        return JSON.parse(await fs.readFile(parsedPath, "utf8")) as KubeObject[];
+    } catch {
+        // Not cached yet (or unreadable): fall through to the download.
+    }
+
+    const data = await download(src, opts.timeoutSeconds);
+    const actual = sha256Of(data);
+    if (actual !== src.sha256) {
+        throw new ManifestError(
+            `sha256 mismatch for ${src.url}: expected ${src.sha256} (${src.settings.sha256} or the known digest of ${src.version}), got ${actual}; nothing was applied`,
+        );
+    }
+    const objects = parseManifest(data.toString("utf8"));
+    await writeCache(dir, src.sha256, data, objects);
+    return objects;
+}
+
+async function writeCache(dir: string, sha: string, data: Buffer, objects: KubeObject[]): Promise<void> {
+    try {
+        await fs.mkdir(dir, { recursive: true });
+        // Written under a temporary name and renamed, so a concurrent run never reads half a file.
+        for (const [name, body] of [[`${sha}.yaml`, data], [`${sha}.json`, JSON.stringify(objects)]] as const) {
+            const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
+            await fs.writeFile(tmp, body);
+            await fs.rename(tmp, path.join(dir, name));
+        }
+    } catch {
+        // A read-only home (some CI runners) only costs a download next time.
+    }
+}
+
+export function objectKey(o: KubeObject): string {
+    return `${o.kind}/${o.metadata.namespace ? o.metadata.namespace + "/" : ""}${o.metadata.name}`;
+}

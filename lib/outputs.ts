@@ -1,0 +1,39 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { AckCluster } from "../components/ackCluster";
+import type { AsmMesh } from "../components/asmMesh";
+import type { MeshPrometheus } from "../components/meshPrometheus";
+import type { MtlsServiceMonitor } from "../components/mtlsServiceMonitor";
+import type { StrictMtls } from "../components/strictMtls";
+import type { StackConfig } from "./config";
+
+/** Prometheus's port; also the local port of the port-forward. */
+export const PROMETHEUS_PORT = 9090;
+
+/** A metric productpage exports (Python prometheus_client): present once the mTLS scrape works. */
+export const CHECK_QUERY = "python_gc_objects_collected_total";
+
+/** What a person needs next, the port-forward command first. */
+export function stackOutputs(p: {
+    cfg: StackConfig;
+    cluster?: AckCluster;
+    mesh?: AsmMesh;
+    prometheus: MeshPrometheus;
+    monitors: MtlsServiceMonitor[];
+    strict?: StrictMtls;
+}) {
+    const ns = p.prometheus.namespaceName;
+    return {
+        portForwardCommand: pulumi.interpolate`kubectl -n ${ns} port-forward svc/${p.prometheus.serviceName} ${PROMETHEUS_PORT}`,
+        prometheusUrl: `http://localhost:${PROMETHEUS_PORT}`,
+        targetsUrl: `http://localhost:${PROMETHEUS_PORT}/targets`,
+        checkQuery: CHECK_QUERY,
+        monitoringNamespace: ns,
+        appNamespace: p.cfg.namespaces.app,
+        prometheusName: p.prometheus.prometheus.metadata.name,
+        serviceMonitors: p.monitors.map((m) => m.serviceMonitor.metadata.name),
+        operatorVersion: p.cfg.operator.version,
+        strictMtls: p.strict !== undefined,
+        ...(p.cluster ? { clusterId: p.cluster.clusterId, kubeconfig: p.cluster.kubeconfig } : {}),
+        ...(p.mesh ? { meshId: p.mesh.meshId } : {}),
+    };
+}

@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# Installs the pinned local toolchain (toolchain/versions.env) into a cache outside the
+# work tree and prints the directory of symlinks to it on the last line.
+#
+#   scripts/toolchain.sh              build what is missing (idempotent; a warm run takes seconds)
+#   scripts/toolchain.sh --print-bin  print the bin directory only (builds nothing)
+#   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from versions.env
+#   scripts/toolchain.sh TOOL...      only these tools (pulumi pulumi-language-nodejs
+#                                     pulumi-resource-kubernetes kubernetes etcd kwok)
+#
+# Cache layout: ${XDG_CACHE_HOME:-$HOME/.cache}/asm-prom-mtls/toolchain/
+#   <tool>-<version>/bin/...   one directory per tool and version (a changed pin rebuilds only it)
+#   <tool>-<version>/.stamp    what it was built from (pin, wrapper files, Go version)
+#   bin/                       symlinks to the pinned binaries: put this on PATH
+#   logs/                      build logs
+# A tool already on PATH at exactly the pinned version is symlinked instead of built.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+asm_load_versions
+
+TOOLS_ALL=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok)
+CACHE="$(asm_cache_root)/toolchain"
+BIN="$CACHE/bin"
+LOGS="$CACHE/logs"
+WRAPPERS="$ASM_REPO_ROOT/toolchain"
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+case " $GOFLAGS " in *" -buildvcs=false "*) ;; *) GOFLAGS="$GOFLAGS -buildvcs=false" ;; esac
+
+K8S_MINOR_PATCH="${KUBERNETES_VERSION#v1.}"          # 35.4
+K8S_STAGING_VERSION="v0.${K8S_MINOR_PATCH}"          # v0.35.4
+
+# ---------------------------------------------------------------------------------------
+# Per-tool facts: pinned version, binaries, and the module the wrapper go.mod must require.
+tool_version() {
+  case "$1" in
+    pulumi) echo "$PULUMI_VERSION" ;;
+    pulumi-language-nodejs) echo "$PULUMI_LANGUAGE_NODEJS_VERSION" ;;
+    pulumi-resource-kubernetes) echo "v$PULUMI_KUBERNETES_VERSION" ;;
+    kubernetes) echo "$KUBERNETES_VERSION" ;;
+    etcd) echo "$ETCD_VERSION" ;;
+    kwok) echo "$KWOK_VERSION" ;;
+    *) asm_die "unknown tool $1" ;;
+  esac
+}
+
+tool_binaries() {
+  case "$1" in
+    pulumi) echo pulumi ;;
+    pulumi-language-nodejs) echo pulumi-language-nodejs ;;
+    pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
+    kubernetes) echo kube-apiserver kube-controller-manager kubectl ;;
+    etcd) echo etcd ;;
+    kwok) echo kwok ;;
+  esac
+}
+
+# "module version" pairs that toolchain/<tool>/go.mod must require (checked before building).
+tool_required_modules() {
+  case "$1" in
+    pulumi) echo "github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION" ;;
+    pulumi-language-nodejs) echo "github.com/pulumi/pulumi/sdk/v3 $PULUMI_LANGUAGE_NODEJS_VERSION" ;;
+    pulumi-resource-kubernetes)
+      echo "github.com/pulumi/pulumi-kubernetes/provider/v4 $PULUMI_KUBERNETES_PROVIDER_MODULE"
+      echo "github.com/pulumi/pulumi-kubernetes/sdk/v4 $PULUMI_KUBERNETES_SDK_MODULE" ;;
+    kubernetes) echo "k8s.io/kubernetes $KUBERNETES_VERSION" ;;
+    etcd) echo "go.etcd.io/etcd/server/v3 $ETCD_VERSION" ;;
+    kwok) echo "sigs.k8s.io/kwok $KWOK_VERSION" ;;
+  esac
+}
+
+# Prints the version of an installed binary in the same spelling as the pin, or nothing.
+# Used to accept a tool already on PATH.
+installed_version() {
+  local tool="$1" path="$2" out=""
+  case "$tool" in
+    pulumi) out="$(timeout 20 "$path" version 2>/dev/null || true)" ;;
+    kube-apiserver|kube-controller-manager)
+      out="$(timeout 20 "$path" --version 2>/dev/null | awk '{print $2}' || true)" ;;
+    kubectl)
+      out="$(timeout 20 "$path" version --client -o json 2>/dev/null |
+        sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p' | head -n1 || true)" ;;
+    etcd)
+      out="$(timeout 20 "$path" --version 2>/dev/null | sed -n 's/^etcd Version: */v/p' || true)" ;;
+    kwok)
+      out="$(timeout 20 "$path" --version 2>/dev/null | awk '{print $3}' || true)" ;;
+    *) out="" ;;  # no reliable version flag: always built
+  esac
+  printf '%s\n' "$out"
+}
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+# Non-local replace directives of a dependency's go.mod, as "old=new@version" (go mod edit syntax).
+nonlocal_replaces() {
+  local gomod="$1"
+  go mod edit -json "$gomod" |
+    jq -r '.Replace // [] | .[] | select(.New.Version != null and .New.Version != "")
+           | "\(.Old.Path)\(if .Old.Version then "@"+.Old.Version else "" end)=\(.New.Path)@\(.New.Version)"'
+}
+
+# go.mod file of module@version from the module cache (downloading it if needed).
+module_gomod() {
+  go mod download -json "$1" | jq -r '.GoMod'
+}
+
+module_dir() {
+  go mod download -json "$1" | jq -r '.Dir'
+}
+
+wrapper_hash() {
+  local dir="$WRAPPERS/$1"
+  [ -d "$dir" ] || { echo none; return; }
+  (cd "$dir" && find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) |
+    sha256sum | cut -c1-16
+}
+
+stamp_for() {
+  local tool="$1"
+  printf 'tool=%s\nversion=%s\nmodules=%s\nwrapper=%s\ngo=%s\n' \
+    "$tool" "$(tool_version "$tool")" "$(tool_required_modules "$tool" | tr '\n' ' ')" \
+    "$(wrapper_hash "$tool")" "$(go env GOVERSION)"
+  if [ "$tool" = pulumi-resource-kubernetes ]; then
+    printf 'plugin_version=%s\n' "$PULUMI_KUBERNETES_VERSION"
+  fi
+}
+
+check_wrapper_pins() {
+  local tool="$1" gomod="$WRAPPERS/$1/go.mod" mod ver have
+  [ -f "$gomod" ] || asm_die "$gomod missing: run scripts/toolchain.sh --sync"
+  while read -r mod ver; do
+    [ -n "$mod" ] || continue
+    have="$(go mod edit -json "$gomod" | jq -r --arg m "$mod" '.Require[]? | select(.Path==$m) | .Version')"
+    [ "$have" = "$ver" ] ||
+      asm_die "toolchain/$tool/go.mod requires $mod ${have:-nothing}, versions.env pins $ver: run scripts/toolchain.sh --sync"
+  done < <(tool_required_modules "$tool")
+}
+
+# Copies the wrapper module to a scratch directory so builds never write into the work tree.
+scratch_wrapper() {
+  local tool="$1" dest="$2"
+  mkdir -p "$dest"
+  cp -R "$WRAPPERS/$tool/." "$dest/"
+  chmod -R u+w "$dest"
+}
+
+GO_BUILD=(go build -trimpath)
+
+# ---------------------------------------------------------------------------------------
+# Builders: build_<tool> OUT_DIR WORK_DIR puts the binaries in OUT_DIR/bin.
+
+build_pulumi() {
+  local out="$1" work="$2"
+  scratch_wrapper pulumi "$work/wrapper"
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+    -o "$out/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+
+build_pulumi-language-nodejs() {
+  local out="$1" work="$2"
+  scratch_wrapper pulumi-language-nodejs "$work/wrapper"
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_LANGUAGE_NODEJS_VERSION" \
+    -o "$out/bin/pulumi-language-nodejs" .)
+}
+
+build_pulumi-resource-kubernetes() {
+  local out="$1" work="$2" src
+  scratch_wrapper pulumi-resource-kubernetes "$work/wrapper"
+  src="$(cd "$work/wrapper" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+  [ -d "$src/cmd/pulumi-resource-kubernetes" ] || asm_die "provider module not found in the module cache"
+  # The provider embeds schema-embed.json and terraform-mapping-embed.json, which its module
+  # zip lacks: build a copy of the module after generating them with its own go:generate step.
+  cp -R "$src" "$work/provider"
+  chmod -R u+w "$work/provider"
+  (
+    cd "$work/provider"
+    # Its go.mod points the SDK module at a sibling directory that is not in the module zip:
+    # use the published SDK module instead, with the checksums our wrapper module recorded.
+    go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 \
+      -require="github.com/pulumi/pulumi-kubernetes/sdk/v4@$PULUMI_KUBERNETES_SDK_MODULE"
+    cp "$work/wrapper/go.sum" go.sum
+    (cd cmd/pulumi-resource-kubernetes && VERSION="$PULUMI_KUBERNETES_VERSION" go generate .)
+    "${GO_BUILD[@]}" \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" \
+      -o "$out/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+  )
+  rm -rf "$work/provider"
+}
+
+build_kubernetes() {
+  local out="$1" work="$2" major minor ldflags="-s -w" pkg
+  major="${KUBERNETES_VERSION#v}"; major="${major%%.*}"
+  minor="${K8S_MINOR_PATCH%%.*}"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  scratch_wrapper kubernetes "$work/wrapper"
+  local b
+  for b in kube-apiserver kube-controller-manager kubectl; do
+    (cd "$work/wrapper" && "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$out/bin/$b" "k8s.io/kubernetes/cmd/$b")
+  done
+}
+
+build_etcd() {
+  local out="$1" work="$2"
+  scratch_wrapper etcd "$work/wrapper"
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$out/bin/etcd" .)
+}
+
+build_kwok() {
+  local out="$1" work="$2" src f
+  scratch_wrapper kwok "$work/wrapper"
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+    -o "$out/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
+  # Stage files (what kwok does to fake Nodes and Pods), taken from the same module version.
+  src="$(cd "$work/wrapper" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+  mkdir -p "$out/stages"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cp "$src/$f" "$out/stages/"
+  done
+  chmod u+w "$out/stages/"*
+}
+
+# ---------------------------------------------------------------------------------------
+# Sync: regenerate toolchain/<tool>/go.mod and go.sum from versions.env.
+
+sync_init() {
+  local tool="$1" dir="$WRAPPERS/$1"
+  mkdir -p "$dir"
+  rm -f "$dir/go.mod" "$dir/go.sum"
+  (cd "$dir" && go mod init "asm-prom-mtls/toolchain/$tool" >/dev/null 2>&1 &&
+    go mod edit -go="$(go env GOVERSION | sed 's/^go\([0-9]*\.[0-9]*\).*/\1/').0")
+}
+
+sync_replaces_from() {
+  local dir="$1" modver="$2" r
+  while read -r r; do
+    [ -n "$r" ] && (cd "$dir" && go mod edit -replace="$r")
+  done < <(nonlocal_replaces "$(module_gomod "$modver")")
+}
+
+sync_tool() {
+  local tool="$1" dir="$WRAPPERS/$1"
+  asm_log "sync $tool"
+  sync_init "$tool"
+  case "$tool" in
+    pulumi)
+      sync_replaces_from "$dir" "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION"
+      (cd "$dir" && go mod edit -require="github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" &&
+        go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION")
+      ;;
+    pulumi-language-nodejs)
+      (cd "$dir" && go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_LANGUAGE_NODEJS_VERSION")
+      ;;
+    pulumi-resource-kubernetes)
+      local pm="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE"
+      sync_replaces_from "$dir" "$pm"
+      (cd "$dir" && go mod edit -require="$pm" \
+        -require="github.com/pulumi/pulumi-kubernetes/sdk/v4@$PULUMI_KUBERNETES_SDK_MODULE")
+      ;;
+    kubernetes)
+      local km="k8s.io/kubernetes@$KUBERNETES_VERSION" gomod staging
+      gomod="$(module_gomod "$km")"
+      # Every staging module k8s.io/<name> (a ./staging/... directory replace upstream) is taken
+      # from its published v0.<minor>.<patch> module.
+      for staging in $(go mod edit -json "$gomod" |
+          jq -r '.Replace[]? | select(.New.Path | startswith("./staging/")) | .Old.Path'); do
+        (cd "$dir" && go mod edit -replace="$staging=$staging@$K8S_STAGING_VERSION")
+      done
+      sync_replaces_from "$dir" "$km"
+      (cd "$dir" && go mod edit -require="$km" &&
+        go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
+          "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION" \
+          "k8s.io/kubernetes/cmd/kubectl@$KUBERNETES_VERSION")
+      ;;
+    etcd)
+      sync_replaces_from "$dir" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+      (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION")
+      ;;
+    kwok)
+      sync_replaces_from "$dir" "sigs.k8s.io/kwok@$KWOK_VERSION"
+      (cd "$dir" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+      ;;
+  esac
+  (cd "$dir" && go mod tidy)
+  check_wrapper_pins "$tool"
+}
+
+# ---------------------------------------------------------------------------------------
+# Install one tool: cached, taken from PATH, or built.
+
+link_bins() {
+  local target_dir="$1"; shift
+  local b
+  mkdir -p "$BIN"
+  for b in "$@"; do
+    ln -sfn "$target_dir/$b" "$BIN/$b.tmp.$$"
+    mv -fT "$BIN/$b.tmp.$$" "$BIN/$b"
+  done
+}
+
+find_on_path() {
+  # Prints the first $1 on PATH that is not one of our own links.
+  local name="$1" p
+  local IFS=:
+  for p in $PATH; do
+    [ -n "$p" ] || continue
+    case "$p" in "$BIN"|"$CACHE"/*) continue ;; esac
+    if [ -x "$p/$name" ] && [ ! -d "$p/$name" ]; then printf '%s\n' "$p/$name"; return 0; fi
+  done
+  return 1
+}
+
+install_tool() {
+  local tool="$1" version dir stamp bins b start path ok log work
+  version="$(tool_version "$tool")"
+  dir="$CACHE/$tool-$version"
+  read -r -a bins <<<"$(tool_binaries "$tool")"
+  stamp="$(stamp_for "$tool")"
+
+  ok=1
+  for b in "${bins[@]}"; do [ -x "$dir/bin/$b" ] || ok=0; done
+  if [ "$ok" = 1 ] && [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
+    link_bins "$dir/bin" "${bins[@]}"
+    printf '%-28s %-10s cached\n' "$tool" "$version"
+    return 0
+  fi
+
+  # Already on PATH at exactly the pinned version? (all of the tool's binaries)
+  ok=1
+  local found=()
+  for b in "${bins[@]}"; do
+    if path="$(find_on_path "$b")" && [ "$(installed_version "$b" "$path")" = "$version" ]; then
+      found+=("$path")
+    else
+      ok=0; break
+    fi
+  done
+  if [ "$ok" = 1 ]; then
+    mkdir -p "$BIN"
+    for path in "${found[@]}"; do
+      ln -sfn "$path" "$BIN/$(basename "$path")"
+    done
+    printf '%-28s %-10s from PATH (%s)\n' "$tool" "$version" "${found[*]}"
+    return 0
+  fi
+
+  check_wrapper_pins "$tool"
+  printf '%-28s %-10s building ... ' "$tool" "$version"
+  start="$(asm_now)"
+  mkdir -p "$LOGS"
+  log="$LOGS/$tool-$version.log"
+  work="$CACHE/.work-$tool"
+  rm -rf "$work" "$dir.new"
+  mkdir -p "$work" "$dir.new/bin"
+  if ! ( set -x; "build_$tool" "$dir.new" "$work" ) >"$log" 2>&1; then
+    printf 'FAILED after %ss\n' "$(( $(asm_now) - start ))"
+    tail -n 40 "$log" >&2
+    asm_die "building $tool $version failed; full log: $log"
+  fi
+  printf '%s\n' "$stamp" >"$dir.new/.stamp"
+  rm -rf "$work" "$dir"
+  mv "$dir.new" "$dir"
+  link_bins "$dir/bin" "${bins[@]}"
+  printf 'done in %ss\n' "$(( $(asm_now) - start ))"
+}
+
+# ---------------------------------------------------------------------------------------
+
+main() {
+  local tools=() mode=install t
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --print-bin) printf '%s\n' "$BIN"; return 0 ;;
+      --sync) mode=sync ;;
+      -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; return 0 ;;
+      -*) asm_die "unknown option $1" ;;
+      *) tools+=("$1") ;;
+    esac
+    shift
+  done
+  [ ${#tools[@]} -gt 0 ] || tools=("${TOOLS_ALL[@]}")
+  command -v go >/dev/null || asm_die "go is required"
+  command -v jq >/dev/null || asm_die "jq is required (apt-get install jq)"
+
+  if [ "$mode" = sync ]; then
+    for t in "${tools[@]}"; do sync_tool "$t"; done
+    return 0
+  fi
+
+  local start
+  start="$(asm_now)"
+  mkdir -p "$CACHE" "$BIN"
+  for t in "${tools[@]}"; do install_tool "$t"; done
+  printf 'toolchain ready in %ss\n' "$(( $(asm_now) - start ))"
+  printf '%s\n' "$BIN"
+}
+
+main "$@"
