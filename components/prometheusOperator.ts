@@ -1,6 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { declareObjects } from "../lib/kubeObjects";
+import { declareObjects, ManifestObject } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface PrometheusOperatorArgs {
@@ -13,8 +12,8 @@ export interface PrometheusOperatorArgs {
 
 /** prometheus-operator from its release bundle: ten monitoring.coreos.com CRDs, RBAC, the Deployment. */
 export class PrometheusOperator extends pulumi.ComponentResource {
-    readonly crds: k8s.apiextensions.CustomResource[];
-    readonly resources: k8s.apiextensions.CustomResource[];
+    readonly crds: ManifestObject[];
+    readonly resources: ManifestObject[];
     readonly version: string;
     /** Namespace the bundle installs the operator into. */
     readonly namespace: string;

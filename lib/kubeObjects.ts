@@ -1,6 +1,17 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KubeObject } from "./manifests";
+
+/** The provider's type token of a Kubernetes object (the core group is spelled "core/v1"). */
+export function typeToken(o: KubeObject): string {
+    return `kubernetes:${o.apiVersion === "v1" ? "core/v1" : o.apiVersion}:${o.kind}`;
+}
+
+/** One object of an upstream manifest, registered with the Kubernetes provider under its own type. */
+export class ManifestObject extends pulumi.CustomResource {
+    constructor(o: KubeObject, name: string, opts: pulumi.CustomResourceOptions) {
+        super(typeToken(o), name, { ...o }, opts);
+    }
+}
 
 /**
  * Declares each object of a parsed manifest as its own resource. Unlike a ConfigGroup fed the whole
@@ -10,15 +21,14 @@ export function declareObjects(
     prefix: string,
     objects: KubeObject[],
     opts: pulumi.CustomResourceOptions,
-    optsFor: (o: KubeObject) => pulumi.CustomResourceOptions = () => ({}),
-): k8s.apiextensions.CustomResource[] {
+): ManifestObject[] {
     const seen = new Set<string>();
     return objects.map((o) => {
         // The type token carries the kind, so names only need to be unique per kind (one manifest, one namespace).
         const name = `${prefix}-${o.metadata.name}`;
-        const key = `${o.apiVersion}/${o.kind}/${name}`;
-        if (seen.has(key)) throw new Error(`manifest declares ${o.kind} ${name} twice`);
+        const key = `${typeToken(o)}::${name}`;
+        if (seen.has(key)) throw new Error(`manifest declares ${o.kind} ${o.metadata.name} twice`);
         seen.add(key);
-        return new k8s.apiextensions.CustomResource(name, o as k8s.apiextensions.CustomResourceArgs, { ...opts, ...optsFor(o) });
+        return new ManifestObject(o, name, opts);
     });
 }

@@ -50,7 +50,7 @@ tool_binaries() {
     pulumi) echo pulumi ;;
     pulumi-language-nodejs) echo pulumi-language-nodejs ;;
     pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
-    kubernetes) echo kube-apiserver kube-controller-manager kubectl ;;
+    kubernetes) echo kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
     etcd) echo etcd ;;
     kwok) echo kwok ;;
   esac
@@ -76,7 +76,7 @@ installed_version() {
   local tool="$1" path="$2" out=""
   case "$tool" in
     pulumi) out="$(timeout 20 "$path" version 2>/dev/null || true)" ;;
-    kube-apiserver|kube-controller-manager)
+    kube-apiserver|kube-controller-manager|kube-scheduler)
       out="$(timeout 20 "$path" --version 2>/dev/null | awk '{print $2}' || true)" ;;
     kubectl)
       out="$(timeout 20 "$path" version --client -o json 2>/dev/null |
@@ -164,7 +164,7 @@ build_pulumi-language-nodejs() {
   scratch_wrapper pulumi-language-nodejs "$work/wrapper"
   (cd "$work/wrapper" && "${GO_BUILD[@]}" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_LANGUAGE_NODEJS_VERSION" \
-    -o "$out/bin/pulumi-language-nodejs" .)
+    -o "$out/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
 }
 
 build_pulumi-resource-kubernetes() {
@@ -201,7 +201,7 @@ build_kubernetes() {
   done
   scratch_wrapper kubernetes "$work/wrapper"
   local b
-  for b in kube-apiserver kube-controller-manager kubectl; do
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     (cd "$work/wrapper" && "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$out/bin/$b" "k8s.io/kubernetes/cmd/$b")
   done
 }
@@ -257,7 +257,9 @@ sync_tool() {
         go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION")
       ;;
     pulumi-language-nodejs)
-      (cd "$dir" && go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_LANGUAGE_NODEJS_VERSION")
+      sync_replaces_from "$dir" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_LANGUAGE_NODEJS_VERSION"
+      (cd "$dir" && go get -tool \
+        "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs@$PULUMI_LANGUAGE_NODEJS_VERSION")
       ;;
     pulumi-resource-kubernetes)
       local pm="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE"
@@ -278,6 +280,7 @@ sync_tool() {
       (cd "$dir" && go mod edit -require="$km" &&
         go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
           "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION" \
+          "k8s.io/kubernetes/cmd/kube-scheduler@$KUBERNETES_VERSION" \
           "k8s.io/kubernetes/cmd/kubectl@$KUBERNETES_VERSION")
       ;;
     etcd)

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync } from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as YAML from "yaml";
+import { KNOWN_DIGESTS, loadManifest, ManifestError, manifestSource, parseManifest } from "../lib/manifests";
+import { recorded, runProgram, testConfig } from "./support/harness";
+import { upstreamObjects } from "./support/upstream";
+
+// A static server on 127.0.0.1 standing in for the release download, with faults on demand.
+const BODY = YAML.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" } }) + "---\n" + YAML.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "b" } });
+const DIGEST = createHash("sha256").update(BODY).digest("hex");
+const requests: string[] = [];
+let server: http.Server;
+let base: string;
+
+before(async () => {
+    server = http.createServer((req, res) => {
+        requests.push(req.url!);
+        const status = /\/status\/(\d+)\//.exec(req.url!)?.[1];
+        if (status) {
+            res.writeHead(Number(status)).end("nope");
+            return;
+        }
+        res.writeHead(200, { "content-type": "application/yaml" }).end(BODY);
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((ok) => server.close(() => ok())));
+
+const SETTINGS = { version: "p:operatorVersion", urlTemplate: "p:operatorUrlTemplate", sha256: "p:operatorSha256" };
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), "asm-prom-manifests-"));
+
+describe("manifest download", () => {
+    test("verifies the digest, then serves later runs from the cache without a request", async () => {
+        const cacheDir = tmp();
+        const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `${base}/ok/{version}/bundle.yaml`, undefined);
+        assert.equal(src.url, `${base}/ok/v1/bundle.yaml`);
+        requests.length = 0;
+        const first = await loadManifest(src, { cacheDir, timeoutSeconds: 5 });
+        const second = await loadManifest(src, { cacheDir, timeoutSeconds: 5 });
+        assert.deepEqual(first.map((o) => o.kind), ["ConfigMap", "Secret"]);
+        assert.deepEqual(second, first);
+        assert.deepEqual(requests, ["/ok/v1/bundle.yaml"]);
+        assert.deepEqual(readdirSync(cacheDir).sort(), [`${DIGEST}.json`, `${DIGEST}.yaml`]);
+    });
+
+    test("a digest mismatch fails with both digests and caches nothing", async () => {
+        const cacheDir = tmp();
+        const wrong = "0".repeat(64);
+        const src = manifestSource({}, SETTINGS, "v1", `${base}/ok/{version}/bundle.yaml`, wrong);
+        await assert.rejects(loadManifest(src, { cacheDir, timeoutSeconds: 5 }), (e: Error) => {
+            assert.ok(e instanceof ManifestError);
+            assert.equal(e.message, `sha256 mismatch for ${base}/ok/v1/bundle.yaml: expected ${wrong} (p:operatorSha256 or the known digest of v1), got ${DIGEST}; nothing was applied`);
+            return true;
+        });
+        assert.deepEqual(readdirSync(cacheDir), []);
+    });
+
+    for (const status of [404, 500]) {
+        test(`HTTP ${status} fails with the URL, the setting and the status`, async () => {
+            const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `${base}/status/${status}/{version}/bundle.yaml`, undefined);
+            await assert.rejects(loadManifest(src, { cacheDir: tmp(), timeoutSeconds: 5 }), {
+                message: `cannot download ${base}/status/${status}/v1/bundle.yaml (from p:operatorUrlTemplate): HTTP ${status} ${http.STATUS_CODES[status]}`,
+            });
+        });
+    }
+
+    test("an unreachable mirror fails with the URL", async () => {
+        const closed = http.createServer();
+        await new Promise<void>((ok) => closed.listen(0, "127.0.0.1", ok));
+        const port = (closed.address() as AddressInfo).port;
+        await new Promise<void>((ok) => closed.close(() => ok()));
+        const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `http://127.0.0.1:${port}/{version}.yaml`, undefined);
+        await assert.rejects(loadManifest(src, { cacheDir: tmp(), timeoutSeconds: 5 }), /^ManifestError: cannot download http:\/\/127.0.0.1:\d+\/v1.yaml \(from p:operatorUrlTemplate\): .*ECONNREFUSED/);
+    });
+
+    test("a version without a known digest needs one in config", () => {
+        assert.throws(() => manifestSource(KNOWN_DIGESTS.operator, SETTINGS, "v0.94.0", "https://x/{version}", undefined), {
+            message: 'p:operatorVersion: "v0.94.0" has no known sha256; accepted: one of v0.93.0, v0.92.1, or any version together with p:operatorSha256 set to the digest of its file',
+        });
+        assert.equal(manifestSource(KNOWN_DIGESTS.operator, SETTINGS, "v0.94.0", "https://x/{version}", DIGEST).sha256, DIGEST);
+    });
+
+    test("the real bundle parses as YAML 1.2 (its enum holds a bare '=') into ten CRDs and five objects", async () => {
+        const objects = await upstreamObjects("operator", "v0.93.0");
+        assert.deepEqual(objects.map((o) => o.kind).slice(10), ["ClusterRoleBinding", "ClusterRole", "Deployment", "ServiceAccount", "Service"]);
+        assert.equal(objects.filter((o) => o.kind === "CustomResourceDefinition").length, 10);
+        assert.equal(parseManifest("---\n# only a comment\n---\n").length, 0);
+    });
+});
+
+describe("the program and its downloads", () => {
+    test("a wrong digest registers nothing", async () => {
+        await assert.rejects(runProgram(testConfig({ operatorSha256: "1".repeat(64), manifestCacheDir: tmp() })), /sha256 mismatch/);
+        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+    });
+
+    for (const status of [404, 500]) {
+        test(`a mirror answering ${status} registers nothing`, async () => {
+            await assert.rejects(runProgram(testConfig({ bookinfoUrlTemplate: `${base}/status/${status}/{version}/bookinfo.yaml`, manifestCacheDir: tmp() })), new RegExp(`HTTP ${status}`));
+            assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+        });
+    }
+
+    test("a scraped service that Bookinfo lacks registers nothing", async () => {
+        await assert.rejects(runProgram(testConfig({ scrapeServices: ["productpage", "cart"] })), /"cart" is not a Service of Bookinfo 1.28.10/);
+        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+    });
+});

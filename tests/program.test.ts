@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { byType, CREDENTIAL_KUBECONFIG, invokes, isSecret, one, runProgram, secretValue, testConfig } from "./support/harness";
+
+const KUBE_TYPES_PREFIX = "kubernetes:";
+
+describe("whole program: existing cluster", () => {
+    test("declares operator, Bookinfo, Prometheus and one ServiceMonitor through the configured context", async () => {
+        const { outputs, resources } = await runProgram(testConfig({ kubeContext: "dev" }));
+        assert.equal(byType(resources, "pulumi:providers:alicloud").length, 0);
+        assert.equal(resources.filter((r) => r.type.startsWith("alicloud:")).length, 0);
+        const provider = one(resources, "pulumi:providers:kubernetes");
+        assert.equal(provider.inputs.context, "dev");
+        assert.equal(provider.inputs.kubeconfig, undefined);
+        assert.equal(provider.inputs.enableServerSideApply, "true");
+        assert.deepEqual(byType(resources, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(), ["bookinfo", "monitoring"]);
+        one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus");
+        const sm = one(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
+        assert.equal(sm.inputs.metadata.namespace, "bookinfo");
+        assert.equal(byType(resources, "kubernetes:security.istio.io/v1:PeerAuthentication").length, 0);
+        assert.deepEqual(outputs, {
+            portForwardCommand: "kubectl -n monitoring port-forward svc/prometheus-operated 9090",
+            prometheusUrl: "http://localhost:9090",
+            targetsUrl: "http://localhost:9090/targets",
+            checkQuery: "python_gc_objects_collected_total",
+            monitoringNamespace: "monitoring",
+            appNamespace: "bookinfo",
+            prometheusName: "mesh",
+            serviceMonitors: ["productpage"],
+            operatorVersion: "v0.93.0",
+            strictMtls: false,
+        });
+        assert.equal(invokes.length, 0);
+    });
+
+    test("a kubeconfig from config reaches the provider as a secret", async () => {
+        const { resources } = await runProgram(testConfig({ kubeconfig: "apiVersion: v1\nkind: Config\n" }), ["asm-prometheus-mtls:kubeconfig"]);
+        const provider = one(resources, "pulumi:providers:kubernetes");
+        assert.equal(secretValue(provider.inputs.kubeconfig), "apiVersion: v1\nkind: Config\n");
+    });
+
+    test("overrides: namespaces, replicas, several scraped services, STRICT mTLS", async () => {
+        const { outputs, resources } = await runProgram(testConfig({
+            appNamespace: "shop", monitoringNamespace: "obs", prometheusReplicas: 3, scrapeServices: ["productpage", "reviews"], scrapeInterval: "1m", strictMtls: true,
+        }));
+        const sms = byType(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
+        assert.deepEqual(sms.map((s) => s.inputs.metadata.name).sort(), ["productpage", "reviews"]);
+        for (const sm of sms) {
+            assert.equal(sm.inputs.metadata.namespace, "shop");
+            assert.equal(sm.inputs.spec.endpoints[0].interval, "1m");
+            assert.equal(sm.inputs.spec.endpoints[0].port, "http");
+        }
+        const prom = one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus");
+        assert.equal(prom.inputs.spec.replicas, 3);
+        assert.deepEqual(prom.inputs.spec.serviceMonitorNamespaceSelector, { matchLabels: { "kubernetes.io/metadata.name": "shop" } });
+        const pa = one(resources, "kubernetes:security.istio.io/v1:PeerAuthentication");
+        assert.deepEqual(pa.inputs.metadata, { name: "default", namespace: "shop" });
+        assert.deepEqual(pa.inputs.spec, { mtls: { mode: "STRICT" } });
+        assert.equal(outputs.portForwardCommand, "kubectl -n obs port-forward svc/prometheus-operated 9090");
+        assert.equal(outputs.strictMtls, true);
+    });
+});
+
+describe("whole program: cluster created", () => {
+    test("VPC, vSwitch per zone, ACK cluster, node pool; kubeconfig from the cluster credential, secret", async () => {
+        const { raw, outputs, resources } = await runProgram(testConfig({
+            createCluster: true, zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], deletionProtection: true, nodeCount: 3,
+        }));
+        const cloud = one(resources, "pulumi:providers:alicloud");
+        assert.equal(cloud.inputs.region, "cn-hangzhou");
+        one(resources, "alicloud:vpc/network:Network");
+        const vsw = byType(resources, "alicloud:vpc/switch:Switch");
+        assert.deepEqual(vsw.map((v) => [v.inputs.zoneId, v.inputs.cidrBlock]), [["cn-hangzhou-j", "192.168.0.0/19"], ["cn-hangzhou-k", "192.168.32.0/19"]]);
+        const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
+        assert.equal(ack.inputs.clusterSpec, "ack.pro.small");
+        assert.equal(ack.inputs.deletionProtection, true);
+        assert.equal(ack.opts.protect, true);
+        assert.deepEqual(ack.inputs.vswitchIds, ["cluster-vsw-cn-hangzhou-j-id", "cluster-vsw-cn-hangzhou-k-id"]);
+        assert.equal(ack.inputs.workerVswitchIds, undefined);
+        const pool = one(resources, "alicloud:cs/nodePool:NodePool");
+        assert.equal(pool.inputs.desiredSize, "3");
+        assert.equal(pool.inputs.clusterId, "cluster-ack-id");
+        assert.deepEqual(pool.inputs.instanceTypes, ["ecs.g7.xlarge", "ecs.g6.xlarge"]);
+        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
+        const kube = one(resources, "pulumi:providers:kubernetes");
+        assert.equal(secretValue(kube.inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
+        assert.equal(outputs.clusterId, "cluster-ack-id");
+        assert.equal(outputs.kubeconfig, CREDENTIAL_KUBECONFIG);
+        assert.equal(await isSecret(raw.kubeconfig as never), true);
+        assert.equal(outputs.meshId, undefined);
+        assert.equal(resources.filter((r) => r.type.startsWith("alicloud:servicemesh")).length, 0);
+    });
+});
+
+describe("whole program: cluster and mesh created", () => {
+    test("the mesh attaches the new cluster, aggregates CRs, waits 30 minutes, and is not forced on delete", async () => {
+        const { outputs, resources } = await runProgram(testConfig({
+            createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true, meshVersion: "v1.28.3.12-g1a2b3c4d-aliyun",
+        }));
+        const mesh = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
+        assert.deepEqual(mesh.inputs.clusterIds, ["cluster-ack-id"]);
+        assert.deepEqual(mesh.inputs.network, { vpcId: "cluster-vpc-id", vswitcheList: "cluster-vsw-cn-hangzhou-k-id" });
+        assert.deepEqual(mesh.inputs.extraConfiguration, { crAggregationEnabled: true });
+        assert.equal(mesh.inputs.edition, "Pro");
+        assert.equal(mesh.inputs.clusterSpec, "standard");
+        assert.equal(mesh.inputs.version, "v1.28.3.12-g1a2b3c4d-aliyun");
+        assert.equal(mesh.inputs.force, false);
+        assert.deepEqual(mesh.opts.customTimeouts, { create: "30m", update: "30m", delete: "30m" });
+        // In parallel with the node pool: nothing makes the mesh wait for it.
+        assert.equal(mesh.opts.dependsOn, undefined);
+        const pa = one(resources, "kubernetes:security.istio.io/v1:PeerAuthentication");
+        assert.equal((pa.opts.dependsOn as unknown[]).length, 2);
+        assert.equal(outputs.meshId, "mesh-asm-id");
+        assert.equal(outputs.clusterId, "cluster-ack-id");
+        assert.ok(resources.filter((r) => r.type.startsWith(KUBE_TYPES_PREFIX)).length > 30);
+    });
+
+    test("forced delete only when configured", async () => {
+        const { resources } = await runProgram(testConfig({ createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], meshForceDelete: true }));
+        assert.equal(one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh").inputs.force, true);
+    });
+});

@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { KNOWN_DIGESTS, KubeObject, parseManifest } from "../../lib/manifests";
+
+// Tests read the real upstream files: from the mirror folder named by ASM_UPSTREAM_MIRROR (CI points it
+// at ../shared/upstream), or else from the real URLs, checked against the same digests the stack uses.
+
+export const MIRROR = process.env.ASM_UPSTREAM_MIRROR ? path.resolve(process.env.ASM_UPSTREAM_MIRROR) : undefined;
+
+const REAL = {
+    operator: "https://github.com/prometheus-operator/prometheus-operator/releases/download/{version}/bundle.yaml",
+    bookinfo: "https://raw.githubusercontent.com/istio/istio/{version}/samples/bookinfo/platform/kube/bookinfo.yaml",
+    istioCrds: "https://raw.githubusercontent.com/istio/istio/{version}/manifests/charts/base/files/crd-all.gen.yaml",
+};
+const MIRROR_PATH = {
+    operator: "prometheus-operator/{version}/bundle.yaml",
+    bookinfo: "istio/{version}/bookinfo.yaml",
+    istioCrds: "istio/{version}/crd-all.gen.yaml",
+};
+const ISTIO_CRD_DIGESTS: Record<string, string> = {
+    "1.28.10": "b70ff427cc7733c3ea7a7e28a257570befd05760cd232d8c478eabd6c72e3205",
+    "1.25.5": "cf6381254215f26d1fb059af816d65866730022cab31a80d39fb6e4929c94886",
+};
+
+export type UpstreamKind = keyof typeof REAL;
+
+/** URL template the stack should use in tests: the mirror as file:// URLs, or the real default. */
+export function urlTemplate(kind: "operator" | "bookinfo"): string {
+    return MIRROR ? `file://${MIRROR}/${MIRROR_PATH[kind]}` : REAL[kind];
+}
+
+function digestOf(kind: UpstreamKind, version: string): string {
+    const d = kind === "istioCrds" ? ISTIO_CRD_DIGESTS[version] : KNOWN_DIGESTS[kind][version];
+    if (!d) throw new Error(`no digest for ${kind} ${version}`);
+    return d;
+}
+
+const cache = new Map<string, KubeObject[]>();
+
+/** The parsed objects of an upstream file, verified against its digest. */
+export async function upstreamObjects(kind: UpstreamKind, version: string): Promise<KubeObject[]> {
+    const key = `${kind}@${version}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    let data: Buffer;
+    if (MIRROR) {
+        data = readFileSync(path.join(MIRROR, MIRROR_PATH[kind].replace("{version}", version)));
+    } else {
+        const res = await fetch(REAL[kind].replace("{version}", version));
+        if (!res.ok) throw new Error(`download of ${kind} ${version}: HTTP ${res.status}`);
+        data = Buffer.from(await res.arrayBuffer());
+    }
+    const actual = createHash("sha256").update(data).digest("hex");
+    if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
+    const objects = parseManifest(data.toString("utf8"));
+    cache.set(key, objects);
+    return objects;
+}
