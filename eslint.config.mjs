@@ -13,8 +13,12 @@ export default tseslint.config(
         },
     },
     {
+        files: ["**/*.mjs"],
+        languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", Buffer: "readonly" } },
+    },
+    {
         // Tests read loosely typed inputs the mocks hand back.
-        files: ["tests/**/*.ts"],
+        files: ["tests/**/*.ts", "e2e/**/*.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-require-imports": "off" },
     },
 );

@@ -27,8 +27,8 @@ export = async () => {
         : undefined;
 
     const kube = kubernetesProvider("kubernetes", cluster
-        ? { kubeconfig: cluster.kubeconfig }
-        : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context },
+        ? { kubeconfig: cluster.kubeconfig, renderDir: cfg.renderDir }
+        : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context, renderDir: cfg.renderDir },
         { dependsOn: cluster ? [cluster.nodePool] : [] });
 
     const operator = new PrometheusOperator("operator", { ...cfg.operator, objects: upstream.operatorObjects }, { providers: [kube] });

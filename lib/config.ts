@@ -99,6 +99,7 @@ export const SETTINGS = {
     scrapeInterval: { type: "string", default: "30s", description: "Scrape interval (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 30s or 1m") },
     scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
 
+    renderYamlToDirectory: { type: "string", description: "Write the Kubernetes objects as YAML into this folder instead of applying them (review, GitOps, benchmarks)." },
     manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prometheus-mtls/manifests." },
     downloadTimeoutSeconds: { type: "integer", default: 60, description: "Timeout of each manifest download.", accepts: atLeast(1) },
 } satisfies Record<string, Setting>;
@@ -131,6 +132,7 @@ export interface StackConfig {
     prometheus: { name: string; replicas: number; version: string; retention: string };
     scrape: { services: string[]; interval: string; path: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
+    renderDir?: string;
 }
 
 export class ConfigError extends Error {
@@ -287,6 +289,7 @@ export function parseConfig(raw: Record<string, string>): StackConfig {
         prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention") },
         scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
+        renderDir: opt("renderYamlToDirectory"),
     };
 }
 

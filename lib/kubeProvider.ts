@@ -5,6 +5,8 @@ export interface KubeAccess {
     /** A kubeconfig's contents; unset means the ambient kubeconfig (KUBECONFIG or ~/.kube/config). */
     kubeconfig?: pulumi.Input<string>;
     context?: string;
+    /** Write YAML there instead of applying. */
+    renderDir?: string;
 }
 
 /** The Kubernetes provider every in-cluster resource goes through. */
@@ -14,5 +16,6 @@ export function kubernetesProvider(name: string, access: KubeAccess, opts?: pulu
         context: access.context,
         // The operator's CRDs exceed the 256 KiB last-applied annotation of client-side apply.
         enableServerSideApply: true,
+        renderYamlToDirectory: access.renderDir,
     }, opts);
 }

@@ -57,3 +57,38 @@ export async function upstreamObjects(kind: UpstreamKind, version: string): Prom
     cache.set(key, objects);
     return objects;
 }
+
+/** Files the end-to-end tests serve from their mirror. */
+export const MIRRORED: [UpstreamKind, string][] = [
+    ["operator", "v0.93.0"],
+    ["operator", "v0.92.1"],
+    ["bookinfo", "1.28.10"],
+    ["istioCrds", "1.28.10"],
+];
+
+/**
+ * A folder laid out like the mirror: ASM_UPSTREAM_MIRROR itself, or a new folder filled from the real
+ * URLs (each file checked against its digest) on a machine that has none.
+ */
+export async function mirrorDir(): Promise<string> {
+    if (MIRROR) return MIRROR;
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const os = await import("node:os");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "asm-prom-mirror-"));
+    for (const [kind, version] of MIRRORED) {
+        const res = await fetch(REAL[kind].replace("{version}", version));
+        if (!res.ok) throw new Error(`download of ${kind} ${version}: HTTP ${res.status}`);
+        const data = Buffer.from(await res.arrayBuffer());
+        const actual = createHash("sha256").update(data).digest("hex");
+        if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
+        const file = path.join(dir, MIRROR_PATH[kind].replace("{version}", version));
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, data);
+    }
+    return dir;
+}
+
+/** The mirror's path of a file, relative to its root, as a URL template. */
+export function mirrorPath(kind: UpstreamKind): string {
+    return MIRROR_PATH[kind];
+}

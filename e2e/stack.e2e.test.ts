@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
+import { KNOWN_DIGESTS } from "../lib/manifests";
+import {
+    exists, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, stateFile, tearDown, World,
+} from "./support/world";
+
+// The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
+
+const MONITORING_CRDS = ["alertmanagerconfigs", "alertmanagers", "podmonitors", "probes", "prometheusagents", "prometheuses", "prometheusrules", "scrapeconfigs", "servicemonitors", "thanosrulers"].map((p) => `${p}.monitoring.coreos.com`);
+const BOOKINFO_DEPLOYMENTS = ["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"];
+
+let w: World;
+before(async () => {
+    w = await setUp();
+});
+after(() => tearDown());
+
+function uid(kind: string, name: string, ns?: string): string {
+    return kubectlJson(w, ["get", kind, name, ...(ns ? ["-n", ns] : [])]).metadata.uid;
+}
+
+function condition(obj: any, type: string): string | undefined {
+    return obj.status?.conditions?.find((c: { type: string }) => c.type === type)?.status;
+}
+
+describe("upgrade: operator v0.92.1 -> v0.93.0 (its own stack, CRDs deleted on destroy)", () => {
+    const stack = "upgrade";
+
+    test("up at v0.92.1, then at v0.93.0: CRDs updated in place, no custom resource deleted", async () => {
+        await newStack(w, stack, stackConfig(w, { operatorVersion: "v0.92.1", retainCrds: false }));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.match(kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default"]).spec.template.spec.containers[0].image, /:v0\.92\.1$/);
+        const before = {
+            prometheus: uid("prometheus", "mesh", "monitoring"),
+            sm: uid("servicemonitor", "productpage", "bookinfo"),
+            crd: uid("crd", "prometheuses.monitoring.coreos.com"),
+        };
+
+        await setConfig(w, stack, stackConfig(w, { operatorVersion: "v0.93.0", retainCrds: false }));
+        const planned = await plannedChanges(w, stack);
+        assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`), []);
+        assert.ok(planned.some((s) => s.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"));
+        assert.ok(!planned.some((s) => s.type.startsWith("kubernetes:monitoring.coreos.com")), "no custom resource changes");
+
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.match(kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default"]).spec.template.spec.containers[0].image, /:v0\.93\.0$/);
+        assert.deepEqual({
+            prometheus: uid("prometheus", "mesh", "monitoring"),
+            sm: uid("servicemonitor", "productpage", "bookinfo"),
+            crd: uid("crd", "prometheuses.monitoring.coreos.com"),
+        }, before);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
+    test("destroy with retainCrds off removes the CRDs too", async () => {
+        await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
+        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
+        assert.equal(exists(w, "namespace", "bookinfo") && kubectlJson(w, ["get", "namespace", "bookinfo"]).status.phase !== "Terminating", false);
+        await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+    });
+});
+
+describe("a stack like dev", () => {
+    const stack = "dev";
+
+    test("a. pulumi up applies everything the API server then holds", async () => {
+        await newStack(w, stack, stackConfig(w));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+
+        for (const name of MONITORING_CRDS) assert.equal(condition(kubectlJson(w, ["get", "crd", name]), "Established"), "True", name);
+        assert.equal(condition(kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default"]), "Available"), "True");
+
+        for (const ns of ["bookinfo", "monitoring"]) {
+            assert.equal(kubectlJson(w, ["get", "namespace", ns]).metadata.labels["istio-injection"], "enabled", ns);
+        }
+        const prom = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]);
+        assert.deepEqual(prom.spec.podMetadata.annotations, sidecarAnnotations());
+        assert.deepEqual(prom.spec.volumes, [certVolume()]);
+        assert.deepEqual(prom.spec.volumeMounts, [prometheusCertMount()]);
+        assert.deepEqual(prom.spec.scrapeClasses, [{ name: "istio-mtls", tlsConfig: scrapeTlsConfig(), fallbackScrapeProtocol: "PrometheusText0.0.4" }]);
+        assert.deepEqual(prom.spec.arbitraryFSAccessThroughSMs, { deny: true });
+        assert.equal(prom.spec.version, "v3.13.1");
+        assert.equal(prom.spec.replicas, 1);
+
+        const sm = kubectlJson(w, ["get", "servicemonitor", "productpage", "-n", "bookinfo"]);
+        assert.deepEqual(sm.spec.endpoints, [{ port: "http", scheme: "https", interval: "30s", path: "/metrics" }]);
+        assert.equal(sm.spec.scrapeClass, "istio-mtls");
+        // The selector matches the labels of the Service that is really there, on the port it really names.
+        const svc = kubectlJson(w, ["get", "service", "productpage", "-n", "bookinfo"]);
+        for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) assert.equal(svc.metadata.labels[k], v);
+        assert.ok(svc.spec.ports.some((p: { name: string }) => p.name === sm.spec.endpoints[0].port));
+
+        const sa = kubectlJson(w, ["get", "serviceaccount", prom.spec.serviceAccountName, "-n", "monitoring"]);
+        const binding = kubectlJson(w, ["get", "clusterrolebinding", "prometheus-monitoring-mesh"]);
+        assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: "monitoring" }]);
+        // The API server's own authorizer agrees that Prometheus may discover its targets.
+        for (const verb of ["list", "watch"]) {
+            for (const res of ["endpoints", "endpointslices.discovery.k8s.io", "services", "pods"]) {
+                assert.equal(kubectl(w, ["auth", "can-i", verb, res, "-n", "bookinfo", `--as=system:serviceaccount:monitoring:${sa.metadata.name}`]).trim(), "yes", `${verb} ${res}`);
+            }
+        }
+        assert.equal(spawnNo(() => kubectl(w, ["auth", "can-i", "get", "secrets", "-n", "bookinfo", `--as=system:serviceaccount:monitoring:${sa.metadata.name}`])), "no");
+
+        const deployments = kubectlJson(w, ["get", "deployments", "-n", "bookinfo"]).items;
+        assert.deepEqual(deployments.map((d: any) => d.metadata.name).sort(), BOOKINFO_DEPLOYMENTS);
+        for (const d of deployments) assert.equal(condition(d, "Available"), "True", d.metadata.name);
+        assert.deepEqual(kubectlJson(w, ["get", "services", "-n", "bookinfo"]).items.map((s: any) => s.metadata.name).sort(), ["details", "productpage", "ratings", "reviews"]);
+
+        const outputs = JSON.parse((await pulumiOk(w, ["stack", "output", "--json", "--stack", stack])).stdout);
+        assert.equal(outputs.portForwardCommand, "kubectl -n monitoring port-forward svc/prometheus-operated 9090");
+        assert.equal(outputs.prometheusUrl, "http://localhost:9090");
+        assert.equal(outputs.checkQuery, "python_gc_objects_collected_total");
+        assert.deepEqual(outputs.serviceMonitors, ["productpage"]);
+    });
+
+    test("a. state: the kubeconfig is encrypted and the bundle is not stored as one blob", () => {
+        const state = readFileSync(stateFile(w, stack), "utf8");
+        const key = /client-key-data: (\S+)/.exec(readFileSync(w.kubeconfig, "utf8"))![1];
+        assert.ok(!state.includes(key), "client key in plain text in the state");
+        let longest = 0;
+        JSON.parse(state, (_k, v) => {
+            if (typeof v === "string") longest = Math.max(longest, v.length);
+            return v;
+        });
+        assert.ok(longest < 200_000, `a ${longest}-character string in the state`);
+    });
+
+    test("b. idempotence: a preview right after finds nothing to change and downloads nothing", async () => {
+        const before = await mirrorStats(w);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+        assert.deepEqual(await mirrorStats(w), before);
+    });
+
+    test("c. an override changes exactly what it should, replacing nothing", async () => {
+        await setConfig(w, stack, stackConfig(w, { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] }));
+        const planned = await plannedChanges(w, stack);
+        assert.deepEqual(planned.map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
+            "create asm-prometheus-mtls:monitoring:MtlsServiceMonitor monitor-reviews",
+            "create kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-reviews-sm",
+            "update kubernetes:monitoring.coreos.com/v1:Prometheus prometheus-prometheus",
+            "update kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-productpage-sm",
+        ]);
+        const promUid = uid("prometheus", "mesh", "monitoring");
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.equal(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).spec.replicas, 2);
+        assert.equal(uid("prometheus", "mesh", "monitoring"), promUid);
+        assert.equal(kubectlJson(w, ["get", "servicemonitor", "productpage", "-n", "bookinfo"]).spec.endpoints[0].interval, "1m");
+        assert.equal(kubectlJson(w, ["get", "servicemonitor", "reviews", "-n", "bookinfo"]).spec.endpoints[0].port, "http");
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
+    test("e. a wrong bundle digest fails before anything is applied", async () => {
+        const base = stackConfig(w, { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] });
+        const version = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion;
+        await setConfig(w, stack, { ...base, "asm-prometheus-mtls:operatorSha256": "0".repeat(64), "asm-prometheus-mtls:prometheusReplicas": 3 });
+        const r = await pulumi(w, ["up", "--yes", "--stack", stack]);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stdout + r.stderr, new RegExp(`sha256 mismatch for ${w.mirrorUrl}/prometheus-operator/v0.93.0/bundle.yaml: expected 0{64}`));
+        assert.match(r.stdout + r.stderr, new RegExp(`got ${KNOWN_DIGESTS.operator["v0.93.0"]}`));
+        assert.equal(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion, version);
+        await setConfig(w, stack, base);
+    });
+
+    for (const status of [404, 500]) {
+        test(`e. the mirror answering ${status} fails with a clear message and nothing applied`, async () => {
+            const base = stackConfig(w, { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] });
+            const version = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion;
+            await setConfig(w, stack, {
+                ...base,
+                "asm-prometheus-mtls:bookinfoUrlTemplate": `${w.mirrorUrl}/fault/${status}/istio/{version}/bookinfo.yaml`,
+                "asm-prometheus-mtls:manifestCacheDir": path.join(w.tmp, `empty-cache-${status}`),
+                "asm-prometheus-mtls:prometheusReplicas": 3,
+            });
+            const r = await pulumi(w, ["up", "--yes", "--stack", stack]);
+            assert.notEqual(r.code, 0);
+            assert.match(r.stdout + r.stderr, new RegExp(`cannot download ${w.mirrorUrl}/fault/${status}/istio/1.28.10/bookinfo.yaml \\(from asm-prometheus-mtls:bookinfoUrlTemplate\\): HTTP ${status}`));
+            assert.equal(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion, version);
+            await setConfig(w, stack, base);
+        });
+    }
+
+    test("e. the API server killed in the middle of pulumi up: the next up converges", async () => {
+        // Moving Bookinfo to another namespace replaces its objects: a long enough update to interrupt.
+        const moved = stackConfig(w, { appNamespace: "shop", prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] });
+        await setConfig(w, stack, moved);
+        let killed = false;
+        const run = pulumi(w, ["up", "--yes", "--stack", stack], {
+            onSpawn: () => {
+                const poll = setInterval(() => {
+                    if (!killed && exists(w, "namespace", "shop")) {
+                        killed = true;
+                        clearInterval(poll);
+                        clusterCtl("stop-apiserver");
+                    }
+                }, 200);
+                poll.unref();
+            },
+        });
+        const r = await run;
+        assert.ok(killed, "the API server was not stopped during the update");
+        assert.notEqual(r.code, 0, "pulumi up succeeded although the API server was down");
+        clusterCtl("start-apiserver");
+
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        const deployments = kubectlJson(w, ["get", "deployments", "-n", "shop"]).items;
+        assert.deepEqual(deployments.map((d: any) => d.metadata.name).sort(), BOOKINFO_DEPLOYMENTS);
+        for (const d of deployments) assert.equal(condition(d, "Available"), "True", d.metadata.name);
+        assert.deepEqual(kubectlJson(w, ["get", "servicemonitors", "-n", "shop"]).items.map((s: any) => s.metadata.name).sort(), ["productpage", "reviews"]);
+        assert.deepEqual(kubectlJson(w, ["get", "prometheuses", "-A"]).items.map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`), ["monitoring/mesh"]);
+        assert.equal(exists(w, "namespace", "bookinfo") && kubectlJson(w, ["get", "namespace", "bookinfo"]).status.phase !== "Terminating", false);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
+    test("f. STRICT PeerAuthentication, with Istio's CRDs installed", async () => {
+        kubectl(w, ["apply", "--server-side", "-f", `${w.mirrorUrl}/istio/1.28.10/crd-all.gen.yaml`]);
+        kubectl(w, ["wait", "--for=condition=Established", "crd/peerauthentications.security.istio.io", "--timeout=60s"]);
+        await setConfig(w, stack, stackConfig(w, { appNamespace: "shop", prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"], strictMtls: true }));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        const pa = kubectlJson(w, ["get", "peerauthentication", "default", "-n", "shop"]);
+        assert.deepEqual(pa.spec, { mtls: { mode: "STRICT" } });
+        assert.equal(pa.apiVersion, "security.istio.io/v1");
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
+    test("g. destroy removes everything the stack created; the CRDs stay", async () => {
+        await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
+        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), true, crd);
+        assert.equal(exists(w, "deployment", "prometheus-operator", "default"), false);
+        assert.equal(exists(w, "clusterrole", "prometheus-monitoring-mesh"), false);
+        assert.equal(exists(w, "clusterrolebinding", "prometheus-monitoring-mesh"), false);
+        assert.equal(exists(w, "clusterrole", "prometheus-operator"), false);
+        for (const ns of ["shop", "monitoring"]) {
+            assert.ok(!exists(w, "namespace", ns) || kubectlJson(w, ["get", "namespace", ns]).status.phase === "Terminating", ns);
+        }
+        assert.equal(kubectlJson(w, ["get", "prometheuses", "-A"]).items.length, 0);
+    });
+});
+
+function clusterCtl(cmd: string): void {
+    execFileSync(path.join(__dirname, "..", "..", "scripts", "cluster.sh"), [cmd], { env: w.env, stdio: "inherit" });
+}
+
+function spawnNo(fn: () => string): string {
+    try {
+        return fn().trim();
+    } catch (e) {
+        return String((e as { stdout?: string }).stdout ?? "").trim();
+    }
+}

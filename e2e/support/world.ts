@@ -1,0 +1,188 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, existsSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { PROJECT } from "../../lib/config";
+import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
+
+// The world of the end-to-end tests: the pinned toolchain, a local control plane (scripts/cluster.sh),
+// the mirror served over HTTP on 127.0.0.1, and a Pulumi project in a temporary folder whose state
+// lives in a local file backend, its secrets under a passphrase.
+
+export const ROOT = path.resolve(__dirname, "..", "..", "..");
+export const PASSPHRASE = "e2e-passphrase-not-a-secret";
+
+export interface World {
+    tmp: string;
+    bin: string;
+    clusterDir: string;
+    kubeconfig: string;
+    mirrorUrl: string;
+    mirror: ChildProcess;
+    project: string;
+    stateDir: string;
+    env: NodeJS.ProcessEnv;
+}
+
+export interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+    return execFileSync(cmd, args, { cwd: ROOT, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+}
+
+/** Builds what is missing of the pinned toolchain; returns its bin folder. */
+export function toolchainBin(): string {
+    const out = sh(path.join(ROOT, "scripts", "toolchain.sh"), ["--print-bin"]).trim().split("\n");
+    return out[out.length - 1];
+}
+
+let current: World | undefined;
+
+/** Stops what setUp started, also when a test failed or the process is interrupted. */
+export function tearDown(): void {
+    const w = current;
+    if (!w) return;
+    current = undefined;
+    w.mirror.kill("SIGTERM");
+    spawnSync(path.join(ROOT, "scripts", "cluster.sh"), ["down"], { env: { ...process.env, ASM_CLUSTER_DIR: w.clusterDir }, stdio: "inherit" });
+    if (!process.env.ASM_E2E_KEEP) rmSync(w.tmp, { recursive: true, force: true });
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+        tearDown();
+        process.exit(130);
+    });
+}
+process.once("exit", tearDown);
+
+export async function setUp(): Promise<World> {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "asm-prom-e2e-"));
+    const bin = toolchainBin();
+    const clusterDir = path.join(tmp, "cluster");
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        ASM_CLUSTER_DIR: clusterDir,
+    };
+
+    const mirrorRoot = await mirrorDir();
+    const portFile = path.join(tmp, "mirror.url");
+    const mirror = spawn(process.execPath, [path.join(ROOT, "scripts", "mirror-server.mjs"), "--root", mirrorRoot, "--port-file", portFile], { stdio: "ignore" });
+    const world: World = { tmp, bin, clusterDir, kubeconfig: path.join(clusterDir, "admin.kubeconfig"), mirrorUrl: "", mirror, project: path.join(tmp, "project"), stateDir: path.join(tmp, "state"), env };
+    current = world;
+
+    sh(path.join(ROOT, "scripts", "cluster.sh"), ["up"], env);
+    for (let i = 0; i < 100 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 100));
+    world.mirrorUrl = readFileSync(portFile, "utf8").trim();
+
+    // A project folder of its own, so stack files and state never land in the work tree.
+    mkdirSync(world.project);
+    for (const f of ["index.ts", "components", "lib", "node_modules", "package.json", "tsconfig.json"]) symlinkSync(path.join(ROOT, f), path.join(world.project, f));
+    copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(world.project, "Pulumi.yaml"));
+    mkdirSync(world.stateDir);
+    Object.assign(env, {
+        KUBECONFIG: world.kubeconfig,
+        PULUMI_BACKEND_URL: `file://${world.stateDir}`,
+        PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+        PULUMI_HOME: path.join(tmp, "pulumi-home"),
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_SKIP_CONFIRMATIONS: "true",
+    });
+    return world;
+}
+
+/** Runs the Pulumi CLI in the project folder; resolves with its exit code and output. */
+export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void } = {}): Promise<Run> {
+    return new Promise((resolve) => {
+        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: w.project, env: w.env });
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d) => (stdout += d));
+        p.stderr.on("data", (d) => (stderr += d));
+        opts.onSpawn?.(p);
+        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+}
+
+/** Like pulumi(), but throws with the output when the command fails. */
+export async function pulumiOk(w: World, args: string[]): Promise<Run> {
+    const r = await pulumi(w, args);
+    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}`);
+    return r;
+}
+
+export function kubectl(w: World, args: string[]): string {
+    return sh(path.join(w.bin, "kubectl"), ["--kubeconfig", w.kubeconfig, ...args], w.env);
+}
+
+export function kubectlJson<T = any>(w: World, args: string[]): T {
+    return JSON.parse(kubectl(w, [...args, "-o", "json"])) as T;
+}
+
+/** Whether an object exists, by kind and name (and namespace). */
+export function exists(w: World, kind: string, name: string, namespace?: string): boolean {
+    const r = spawnSync(path.join(w.bin, "kubectl"), ["--kubeconfig", w.kubeconfig, "get", kind, name, ...(namespace ? ["-n", namespace] : []), "--ignore-not-found", "-o", "name"], { env: w.env, encoding: "utf8" });
+    return r.status === 0 && r.stdout.trim() !== "";
+}
+
+/** Config of a stack like dev, against the local cluster and the mirror. */
+export function stackConfig(w: World, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        "alicloud:region": "cn-hangzhou",
+        [`${PROJECT}:operatorUrlTemplate`]: `${w.mirrorUrl}/${mirrorPath("operator")}`,
+        [`${PROJECT}:bookinfoUrlTemplate`]: `${w.mirrorUrl}/${mirrorPath("bookinfo")}`,
+        [`${PROJECT}:manifestCacheDir`]: path.join(w.tmp, "manifests"),
+        [`${PROJECT}:prometheusReplicas`]: 1,
+        ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])),
+    };
+}
+
+/** Creates a stack with a passphrase secrets provider and the kubeconfig of the local cluster as a secret. */
+export async function newStack(w: World, stack: string, config: Record<string, unknown>): Promise<void> {
+    await pulumiOk(w, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, `${PROJECT}:kubeconfig`, readFileSync(w.kubeconfig, "utf8")]);
+    await setConfig(w, stack, config);
+}
+
+/** Replaces the plain (non-secret) config of a stack, keeping its secrets. */
+export async function setConfig(w: World, stack: string, config: Record<string, unknown>): Promise<void> {
+    const file = path.join(w.project, `Pulumi.${stack}.yaml`);
+    const doc = YAML.parse(readFileSync(file, "utf8")) ?? {};
+    const kept = Object.fromEntries(Object.entries(doc.config ?? {}).filter(([, v]) => typeof v === "object" && v !== null && "secure" in (v as object)));
+    doc.config = { ...kept, ...config };
+    writeFileSync(file, YAML.stringify(doc));
+}
+
+export async function mirrorStats(w: World): Promise<Record<string, number>> {
+    return (await fetch(`${w.mirrorUrl}/__stats`)).json() as Promise<Record<string, number>>;
+}
+
+export interface Step {
+    op: string;
+    urn: string;
+    type: string;
+    name: string;
+}
+
+/** The steps `pulumi preview --json` plans, without the no-op ones. */
+export async function plannedChanges(w: World, stack: string): Promise<Step[]> {
+    const r = await pulumiOk(w, ["preview", "--stack", stack, "--json"]);
+    const steps = (JSON.parse(r.stdout).steps ?? []) as { op: string; urn: string }[];
+    return steps
+        .filter((s) => s.op !== "same")
+        .map((s) => {
+            const parts = s.urn.split("::");
+            return { op: s.op, urn: s.urn, type: parts[2].split("$").pop()!, name: parts[3] };
+        });
+}
+
+export function stateFile(w: World, stack: string): string {
+    return path.join(w.stateDir, ".pulumi", "stacks", PROJECT, `${stack}.json`);
+}

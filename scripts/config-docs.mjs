@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Regenerates the config declarations of Pulumi.yaml and the reference table of README.md from
+// SETTINGS in lib/config.ts (run `npm run build` first). Tests fail when either has drifted.
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const { SETTINGS } = require(path.join(root, "dist", "lib", "config.js"));
+const YAML = require("yaml");
+
+const projectFile = path.join(root, "Pulumi.yaml");
+const project = YAML.parse(readFileSync(projectFile, "utf8"));
+project.config = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, {
+    type: s.type,
+    ...(s.type === "array" ? { items: { type: "string" } } : {}),
+    description: s.description,
+    ...(s.default !== undefined ? { default: s.default } : {}),
+}]));
+writeFileSync(projectFile, YAML.stringify(project, { lineWidth: 0 }));
+
+const rows = ["| key | type | default | meaning |", "|---|---|---|---|"];
+for (const [k, s] of Object.entries(SETTINGS)) {
+    const d = s.default === undefined ? "(unset)" : "`" + JSON.stringify(s.default) + "`";
+    rows.push(`| \`${k}\` | ${s.type}${s.secret ? " (secret)" : ""} | ${d} | ${s.description.replace(/\|/g, "\\|")} |`);
+}
+const readmeFile = path.join(root, "README.md");
+const readme = readFileSync(readmeFile, "utf8");
+const start = readme.indexOf("| key | type | default | meaning |");
+const end = readme.indexOf("\n\n", start);
+writeFileSync(readmeFile, readme.slice(0, start) + rows.join("\n") + readme.slice(end));
+console.log(`Pulumi.yaml and README.md: ${rows.length - 2} settings`);
