@@ -7,7 +7,7 @@ import { MeshPrometheus } from "./components/meshPrometheus";
 import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
-import { parseConfig } from "./lib/config";
+import { isConfigSecret, parseConfig } from "./lib/config";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { stackOutputs } from "./lib/outputs";
 import { loadUpstream } from "./lib/upstream";
@@ -15,7 +15,7 @@ import { loadUpstream } from "./lib/upstream";
 // config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
-    const cfg = parseConfig(pulumi.runtime.allConfig());
+    const cfg = parseConfig(pulumi.runtime.allConfig(), isConfigSecret);
     const upstream = await loadUpstream(cfg);
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;

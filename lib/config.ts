@@ -2,7 +2,16 @@
 // delivered as one typed object. Nothing here registers a resource, so a bad value stops the program
 // before anything exists in the cloud or the cluster.
 
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+
 export const PROJECT = "asm-prometheus-mtls";
+
+/** Whether the engine holds a config key as a secret (exported by the SDK, though not in its typings). */
+export function isConfigSecret(key: string): boolean {
+    const fn = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    if (!fn) throw new Error("@pulumi/pulumi no longer exports runtime isConfigSecret; update lib/config.ts");
+    return fn(key);
+}
 
 type Value = string | number | boolean | string[];
 
@@ -184,9 +193,10 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Parses the raw config map (keys "namespace:key", values as the engine passes them: strings, lists
- * as JSON) into a StackConfig, or throws one ConfigError that lists every problem found.
+ * as JSON) into a StackConfig, or throws one ConfigError that lists every problem found. isSecret tells
+ * whether the engine holds a key as a secret.
  */
-export function parseConfig(raw: Record<string, string>): StackConfig {
+export function parseConfig(raw: Record<string, string>, isSecret: (key: string) => boolean = () => true): StackConfig {
     const problems: string[] = [];
     const v: Record<string, Value | undefined> = {};
     const known = new Set(Object.keys(SETTINGS));
@@ -215,6 +225,13 @@ export function parseConfig(raw: Record<string, string>): StackConfig {
             }
         }
         v[key] = value;
+    }
+
+    for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
+        const fullKey = `${PROJECT}:${key}`;
+        if (setting.secret && raw[fullKey] !== undefined && !isSecret(fullKey)) {
+            problems.push(`${fullKey}: stored in plain text; accepted: a secret value (pulumi config set --secret ${key} ...)`);
+        }
     }
 
     const region = raw["alicloud:region"];

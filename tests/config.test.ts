@@ -76,6 +76,13 @@ describe("config validation", () => {
         });
     }
 
+    test("a kubeconfig in plain text is refused", () => {
+        assert.throws(() => parseConfig({ ...REGION, [`${P}:kubeconfig`]: "apiVersion: v1" }, () => false), {
+            message: /asm-prometheus-mtls:kubeconfig: stored in plain text; accepted: a secret value \(pulumi config set --secret kubeconfig \.\.\.\)/,
+        });
+        assert.equal(parseConfig({ ...REGION, [`${P}:kubeconfig`]: "apiVersion: v1" }, (k) => k === `${P}:kubeconfig`).existing.kubeconfig, "apiVersion: v1");
+    });
+
     test("reports every problem at once", () => {
         const problems = problemsOf({ [`${P}:prometheusReplicas`]: "0", [`${P}:scrapeInterval`]: "soon" });
         assert.equal(problems.length, 3); // region, replicas, interval

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { byType, CREDENTIAL_KUBECONFIG, invokes, isSecret, one, runProgram, secretValue, testConfig } from "./support/harness";
+import { byType, CREDENTIAL_KUBECONFIG, invokes, isSecret, one, recorded, runProgram, secretValue, testConfig } from "./support/harness";
 
 const KUBE_TYPES_PREFIX = "kubernetes:";
 
@@ -37,6 +37,11 @@ describe("whole program: existing cluster", () => {
         const { resources } = await runProgram(testConfig({ kubeconfig: "apiVersion: v1\nkind: Config\n" }), ["asm-prometheus-mtls:kubeconfig"]);
         const provider = one(resources, "pulumi:providers:kubernetes");
         assert.equal(secretValue(provider.inputs.kubeconfig), "apiVersion: v1\nkind: Config\n");
+    });
+
+    test("a kubeconfig set without --secret is refused before anything is registered", async () => {
+        await assert.rejects(runProgram(testConfig({ kubeconfig: "apiVersion: v1\nkind: Config\n" })), /kubeconfig: stored in plain text/);
+        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
     });
 
     test("overrides: namespaces, replicas, several scraped services, STRICT mTLS", async () => {

@@ -37,7 +37,7 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): 
 
 /** Builds what is missing of the pinned toolchain; returns its bin folder. */
 export function toolchainBin(): string {
-    const out = sh(path.join(ROOT, "scripts", "toolchain.sh"), ["--print-bin"]).trim().split("\n");
+    const out = sh(path.join(ROOT, "scripts", "toolchain.sh"), []).trim().split("\n");
     return out[out.length - 1];
 }
 

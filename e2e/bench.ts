@@ -1,0 +1,104 @@
+// npm run bench: on one local cluster, in one run, times pulumi against kubectl on the same objects.
+// Not a test: it prints a table and writes .bench/latest.json. Rounds: BENCH_ROUNDS (default 3).
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { PROJECT } from "../lib/config";
+import { measure, Measured, median } from "./support/measure";
+import { newStack, pulumiOk, ROOT, setUp, stackConfig, tearDown, World } from "./support/world";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+interface Row {
+    name: string;
+    runs: Measured[];
+}
+
+function must(m: Measured, what: string): Measured {
+    if (m.code !== 0) throw new Error(`${what} exited ${m.code}:\n${m.output.slice(-4000)}`);
+    return m;
+}
+
+async function main() {
+    const w: World = await setUp();
+    try {
+        const pulumiArgs = (stack: string, ...a: string[]) => [...a, "--stack", stack, "--non-interactive"];
+        const run = (args: string[]) => measure("pulumi", args, { cwd: w.project, env: w.env });
+        const kubectl = (args: string[]) => measure(path.join(w.bin, "kubectl"), ["--kubeconfig", w.kubeconfig, ...args], { env: w.env });
+
+        // The objects as the stack itself renders them, for kubectl to apply.
+        const rendered = path.join(w.tmp, "rendered");
+        await newStack(w, "render", stackConfig(w, { renderYamlToDirectory: rendered }));
+        await pulumiOk(w, ["up", "--yes", "--skip-preview", "--stack", "render"]);
+        const crdDir = path.join(rendered, "0-crd");
+        const manifestDir = path.join(rendered, "1-manifest");
+        const files = readdirSync(crdDir).length + readdirSync(manifestDir).length;
+
+        await newStack(w, "bench", stackConfig(w, { retainCrds: false }));
+        const rows: Record<string, Row> = {
+            up: { name: "pulumi up (empty -> done)", runs: [] },
+            apply: { name: "kubectl apply --server-side + wait", runs: [] },
+            preview: { name: "pulumi preview (no change)", runs: [] },
+            diff: { name: "kubectl diff --server-side (no change)", runs: [] },
+            evaluate: { name: "program evaluation alone (mocks)", runs: [] },
+        };
+
+        for (let i = 0; i < ROUNDS; i++) {
+            process.stderr.write(`round ${i + 1}/${ROUNDS}\n`);
+            rows.up.runs.push(must(await run(pulumiArgs("bench", "up", "--yes", "--skip-preview")), "pulumi up"));
+            rows.preview.runs.push(must(await run(pulumiArgs("bench", "preview", "--expect-no-changes")), "pulumi preview"));
+            must(await run(pulumiArgs("bench", "destroy", "--yes", "--skip-preview")), "pulumi destroy");
+
+            // The same readiness Pulumi awaits: CRDs Established, then Deployments Available.
+            const t0 = Date.now();
+            let peak = 0;
+            for (const step of [
+                ["apply", "--server-side", "-f", crdDir],
+                ["wait", "--for=condition=Established", "crd", "--all", "--timeout=300s"],
+                ["apply", "--server-side", "-f", manifestDir],
+                ["wait", "--for=condition=Available", "deployment", "--all", "--all-namespaces", "--timeout=600s"],
+            ]) peak = Math.max(peak, must(await kubectl(step), `kubectl ${step[0]}`).peakMiB);
+            rows.apply.runs.push({ ms: Date.now() - t0, peakMiB: peak, code: 0, output: "" });
+            const diff = await kubectl(["diff", "--server-side", "-f", crdDir, "-f", manifestDir]);
+            if (diff.code !== 0) throw new Error(`kubectl diff found changes (exit ${diff.code}):\n${diff.output.slice(-3000)}`);
+            rows.diff.runs.push(diff);
+            must(await kubectl(["delete", "--wait=true", "--ignore-not-found", "-f", manifestDir]), "kubectl delete");
+            must(await kubectl(["delete", "--wait=true", "--ignore-not-found", "-f", crdDir]), "kubectl delete crds");
+
+            const evalConfig = Object.fromEntries(Object.entries(stackConfig(w)).map(([k, v]) => [k, String(v)]));
+            const ev = must(await measure(process.execPath, [path.join(ROOT, "dist", "e2e", "support", "evaluate.js")], {
+                env: { ...w.env, ASM_EVAL_CONFIG: JSON.stringify(evalConfig) },
+            }), "evaluate");
+            rows.evaluate.runs.push({ ...ev, ms: JSON.parse(ev.output.trim().split("\n").pop()!).ms });
+        }
+
+        const summary = Object.fromEntries(Object.entries(rows).map(([k, r]) => {
+            const ms = r.runs.map((x) => x.ms);
+            return [k, { name: r.name, rounds: ms.length, median_s: median(ms) / 1000, min_s: Math.min(...ms) / 1000, max_s: Math.max(...ms) / 1000, peak_mib: Math.max(...r.runs.map((x) => x.peakMiB)) }];
+        }));
+        const ratios = {
+            up_vs_kubectl_apply: summary.up.median_s / summary.apply.median_s,
+            preview_vs_kubectl_diff: summary.preview.median_s / summary.diff.median_s,
+        };
+
+        const pad = (s: string, n: number) => s.padEnd(n);
+        console.log(`\n${files} objects, ${ROUNDS} rounds each (median, min-max, peak RSS of the process tree)\n`);
+        console.log(`${pad("", 42)}${pad("median s", 10)}${pad("min-max s", 14)}peak MiB`);
+        for (const s of Object.values(summary)) {
+            console.log(`${pad(s.name, 42)}${pad(s.median_s.toFixed(2), 10)}${pad(`${s.min_s.toFixed(2)}-${s.max_s.toFixed(2)}`, 14)}${s.peak_mib.toFixed(0)}`);
+        }
+        console.log(`\nup / (kubectl apply + wait): ${ratios.up_vs_kubectl_apply.toFixed(2)}x   (goal <= 2)`);
+        console.log(`preview / kubectl diff:      ${ratios.preview_vs_kubectl_diff.toFixed(2)}x   (goal <= 1.5)`);
+
+        mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
+        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, objects: files, ...ratios, rows: summary }, null, 2) + "\n");
+        console.log(`\nwritten: .bench/latest.json`);
+    } finally {
+        tearDown();
+    }
+}
+
+main().catch((e) => {
+    console.error(e);
+    tearDown();
+    process.exit(1);
+});

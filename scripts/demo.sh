@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The whole stack on this machine, no cloud account needed:
+#   scripts/demo.sh up     npm ci if needed, build the pinned toolchain if needed, start the local
+#                          cluster and the manifest mirror, `pulumi up` the stack `local`, print its outputs
+#   scripts/demo.sh down   `pulumi destroy`, stop the mirror and the cluster, remove their files
+# State lives in a local file backend under the cache folder; its passphrase is generated once and kept
+# there (0600). The mirror serves $ASM_UPSTREAM_MIRROR (default ../shared/upstream when present);
+# without one the stack downloads the real release files.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ASM_REPO_ROOT"
+
+DEMO="$(asm_cache_root)/demo"
+STACK=local
+export ASM_CLUSTER_DIR="${ASM_CLUSTER_DIR:-$(asm_cache_root)/cluster}"
+export PULUMI_BACKEND_URL="file://$DEMO/state"
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+MIRROR="${ASM_UPSTREAM_MIRROR:-}"
+[ -z "$MIRROR" ] && [ -d ../shared/upstream ] && MIRROR="$(cd ../shared/upstream && pwd)"
+
+passphrase() {
+  mkdir -p "$DEMO"
+  if [ ! -s "$DEMO/passphrase" ]; then
+    (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$DEMO/passphrase")
+  fi
+  PULUMI_CONFIG_PASSPHRASE_FILE="$DEMO/passphrase"
+  export PULUMI_CONFIG_PASSPHRASE_FILE
+}
+
+mirror_up() {
+  if [ -f "$DEMO/mirror.pid" ] && kill -0 "$(cat "$DEMO/mirror.pid")" 2>/dev/null; then return 0; fi
+  rm -f "$DEMO/mirror.url"
+  setsid node scripts/mirror-server.mjs --root "$MIRROR" --port-file "$DEMO/mirror.url" >"$DEMO/mirror.log" 2>&1 </dev/null &
+  echo $! >"$DEMO/mirror.pid"
+  for _ in $(seq 1 50); do [ -s "$DEMO/mirror.url" ] && return 0; sleep 0.1; done
+  asm_die "the mirror did not start; see $DEMO/mirror.log"
+}
+
+mirror_down() {
+  if [ -f "$DEMO/mirror.pid" ]; then kill "$(cat "$DEMO/mirror.pid")" 2>/dev/null || true; rm -f "$DEMO/mirror.pid" "$DEMO/mirror.url"; fi
+}
+
+p() { pulumi --non-interactive --stack "$STACK" "$@"; }
+
+do_up() {
+  local t0; t0="$(asm_now)"
+  [ -d node_modules ] || npm ci --no-audit --no-fund
+  PATH="$(scripts/toolchain.sh | tail -n 1):$PATH"; export PATH
+  scripts/cluster.sh up
+  passphrase
+  mkdir -p "$DEMO/state"
+  pulumi stack select "$STACK" 2>/dev/null || pulumi stack init "$STACK" --secrets-provider passphrase
+  pulumi config set --stack "$STACK" alicloud:region cn-hangzhou
+  p config set --secret kubeconfig <"$ASM_CLUSTER_DIR/admin.kubeconfig"
+  p config set prometheusReplicas 1
+  if [ -n "$MIRROR" ]; then
+    mirror_up
+    local url; url="$(cat "$DEMO/mirror.url")"
+    p config set operatorUrlTemplate "$url/prometheus-operator/{version}/bundle.yaml"
+    p config set bookinfoUrlTemplate "$url/istio/{version}/bookinfo.yaml"
+  fi
+  p up --yes
+  echo
+  p stack output
+  cat <<MSG
+
+Applied in $(( $(asm_now) - t0 ))s to the local cluster (kubeconfig: $ASM_CLUSTER_DIR/admin.kubeconfig).
+Look around:  KUBECONFIG=$ASM_CLUSTER_DIR/admin.kubeconfig kubectl get prometheus,servicemonitors -A
+Tear down:    npm run demo:down
+MSG
+}
+
+do_down() {
+  if [ -d "$DEMO/state" ]; then
+    PATH="$(scripts/toolchain.sh --print-bin | tail -n 1):$PATH"; export PATH
+    passphrase
+    if scripts/cluster.sh status >/dev/null 2>&1 && pulumi stack select "$STACK" 2>/dev/null; then
+      p destroy --yes
+      pulumi stack rm --yes --force "$STACK" || true
+    fi
+  fi
+  mirror_down
+  scripts/cluster.sh down
+  rm -rf "$DEMO" Pulumi.local.yaml
+}
+
+case "${1:-up}" in
+  up) do_up ;;
+  down) do_down ;;
+  *) asm_die "usage: scripts/demo.sh up|down" ;;
+esac
