@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
@@ -34,7 +34,12 @@ before(async () => {
 after(() => new Promise<void>((ok) => server.close(() => ok())));
 
 const SETTINGS = { version: "p:operatorVersion", urlTemplate: "p:operatorUrlTemplate", sha256: "p:operatorSha256" };
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), "asm-prom-manifests-"));
+const made: string[] = [];
+const tmp = () => {
+    made.push(mkdtempSync(path.join(os.tmpdir(), "asm-prom-manifests-")));
+    return made[made.length - 1];
+};
+after(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe("manifest download", () => {
     test("verifies the digest, then serves later runs from the cache without a request", async () => {

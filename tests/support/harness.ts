@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT } from "../../lib/config";
@@ -92,6 +92,7 @@ export function testConfig(extra: Record<string, string | number | boolean | str
 }
 
 export const CACHE_DIR = mkdtempSync(path.join(os.tmpdir(), "asm-prom-test-cache-"));
+process.on("exit", () => rmSync(CACHE_DIR, { recursive: true, force: true }));
 
 export function resolve<T>(o: pulumi.Input<T> | undefined): Promise<T> {
     return new Promise((ok) => pulumi.output(o as pulumi.Input<T>).apply((v) => ok(v as T)));
