@@ -31,8 +31,8 @@ export = async () => {
         : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context, renderDir: cfg.renderDir },
         { dependsOn: cluster ? [cluster.nodePool] : [] });
 
-    const operator = new PrometheusOperator("operator", { ...cfg.operator, objects: upstream.operatorObjects }, { providers: [kube] });
-    const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app }, { providers: [kube] });
+    const operator = new PrometheusOperator("operator", { ...cfg.operator, objects: upstream.operatorObjects, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
+    const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
     const strict = cfg.mesh.strictMtls
         ? new StrictMtls("strict-mtls", { namespace: bookinfo.namespaceName, dependsOn: [bookinfo.namespace, ...(mesh ? [mesh] : [])] }, { providers: [kube] })
         : undefined;

@@ -1,13 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { INJECTION_NAMESPACE_LABELS } from "../lib/certContract";
-import { declareObjects, ManifestObject } from "../lib/kubeObjects";
+import { declareObjects, ManifestObject, skipServiceAwait } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface BookinfoArgs {
     /** The verified objects of Istio's bookinfo.yaml. */
     objects: KubeObject[];
     namespace: string;
+    /** Wait for the Services' endpoints (off only where none can exist). */
+    awaitServiceEndpoints: boolean;
 }
 
 /** Istio's Bookinfo sample in a namespace of its own, labelled for sidecar injection. */
@@ -24,7 +26,7 @@ export class Bookinfo extends pulumi.ComponentResource {
         this.namespaceName = this.namespace.metadata.name;
 
         const placed = args.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: args.namespace } }));
-        this.resources = declareObjects(name, placed, { parent: this, dependsOn: [this.namespace] });
+        this.resources = declareObjects(name, args.awaitServiceEndpoints ? placed : skipServiceAwait(placed), { parent: this, dependsOn: [this.namespace] });
         this.registerOutputs({ namespace: this.namespaceName });
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { declareObjects, ManifestObject } from "../lib/kubeObjects";
+import { declareObjects, ManifestObject, skipServiceAwait } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface PrometheusOperatorArgs {
@@ -8,6 +8,8 @@ export interface PrometheusOperatorArgs {
     version: string;
     /** Keep the CRDs in the cluster when the stack forgets them. */
     retainCrds: boolean;
+    /** Wait for the operator Service's endpoints (off only where none can exist). */
+    awaitServiceEndpoints: boolean;
 }
 
 /** prometheus-operator from its release bundle: ten monitoring.coreos.com CRDs, RBAC, the Deployment. */
@@ -26,7 +28,8 @@ export class PrometheusOperator extends pulumi.ComponentResource {
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.
         this.crds = declareObjects(`${name}-crd`, crdObjects, { parent: this, retainOnDelete: args.retainCrds });
-        const rest = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: this.crds });
+        const others = args.objects.filter((o) => !isCrd(o));
+        const rest = declareObjects(name, args.awaitServiceEndpoints ? others : skipServiceAwait(others), { parent: this, dependsOn: this.crds });
         this.resources = [...this.crds, ...rest];
         this.version = args.version;
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";

@@ -120,7 +120,7 @@ describe("a stack like dev", () => {
 
     test("a. state: the kubeconfig is encrypted and the bundle is not stored as one blob", () => {
         const state = readFileSync(stateFile(w, stack), "utf8");
-        const key = /client-key-data: (\S+)/.exec(readFileSync(w.kubeconfig, "utf8"))![1];
+        const key = /client-key-data: (\S+)/.exec(kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]))![1];
         assert.ok(!state.includes(key), "client key in plain text in the state");
         let longest = 0;
         JSON.parse(state, (_k, v) => {

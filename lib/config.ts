@@ -108,6 +108,7 @@ export const SETTINGS = {
     scrapeInterval: { type: "string", default: "30s", description: "Scrape interval (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 30s or 1m") },
     scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
 
+    awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
     renderYamlToDirectory: { type: "string", description: "Write the Kubernetes objects as YAML into this folder instead of applying them (review, GitOps, benchmarks)." },
     manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prometheus-mtls/manifests." },
     downloadTimeoutSeconds: { type: "integer", default: 60, description: "Timeout of each manifest download.", accepts: atLeast(1) },
@@ -142,6 +143,7 @@ export interface StackConfig {
     scrape: { services: string[]; interval: string; path: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
     renderDir?: string;
+    awaitServiceEndpoints: boolean;
 }
 
 export class ConfigError extends Error {
@@ -307,6 +309,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),
+        awaitServiceEndpoints: v.awaitServiceEndpoints as boolean,
     };
 }
 

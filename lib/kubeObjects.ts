@@ -32,3 +32,11 @@ export function declareObjects(
         return new ManifestObject(o, name, opts);
     });
 }
+
+/** The objects with every Service marked so that the provider does not wait for its endpoints. */
+export function skipServiceAwait(objects: KubeObject[]): KubeObject[] {
+    return objects.map((o) => o.kind !== "Service" ? o : {
+        ...o,
+        metadata: { ...o.metadata, annotations: { ...(o.metadata.annotations as Record<string, string> | undefined), "pulumi.com/skipAwait": "true" } },
+    });
+}

@@ -7,6 +7,7 @@
 #   scripts/cluster.sh down     stop exactly the processes it started, then remove its directory
 #   scripts/cluster.sh status   print the state of each process and of the API server
 #   scripts/cluster.sh env      print `export KUBECONFIG=...` (eval "$(scripts/cluster.sh env)")
+#   scripts/cluster.sh stop-apiserver | start-apiserver   kill / restart kube-apiserver alone (fault tests)
 #
 # Environment:
 #   ASM_CLUSTER_DIR          state directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/asm-prom-mtls/cluster)
@@ -18,6 +19,7 @@
 #
 # Everything binds to 127.0.0.1. Pod IPs come from 127.100.0.0/16, node IPs from 127.101.0.0/16,
 # Service cluster IPs from 127.96.0.0/16 (never routed anywhere off this machine).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -192,6 +194,9 @@ EOF
 
 ensure_toolchain() {
   local b missing=0
+  for b in openssl curl setsid; do
+    command -v "$b" >/dev/null || asm_die "$b is required (Debian packages openssl, curl, util-linux)"
+  done
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
     [ -x "$BIN/$b" ] || missing=1
   done
@@ -201,6 +206,34 @@ ensure_toolchain() {
   fi
   KWOK_STAGES="$(dirname "$(readlink -f "$BIN/kwok")")/../stages"
   [ -d "$KWOK_STAGES" ] || asm_die "kwok stage files not found next to $(readlink -f "$BIN/kwok")"
+}
+
+# start_apiserver: start kube-apiserver (also on its own, after stop-apiserver) and wait for /readyz.
+start_apiserver() {
+  local pki="$DIR/pki"
+  asm_log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
+  start kube-apiserver "$BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --authorization-mode Node,RBAC \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --endpoint-reconciler-type none \
+    --allow-privileged=true --profiling=false
+  wait_for "kube-apiserver /readyz" kube-apiserver readyz_ok
+}
+
+# stop_apiserver: kill kube-apiserver alone (fault tests); everything else keeps running.
+stop_apiserver() {
+  load_state || asm_die "cluster is not up"
+  local pid; pid="$(component_pid kube-apiserver)"
+  pid_alive "$pid" || { asm_log "kube-apiserver is not running"; return 0; }
+  kill -KILL "$pid"
+  while pid_alive "$pid"; do sleep 0.1; done
+  asm_log "kube-apiserver (pid $pid) killed"
 }
 
 do_up() {
@@ -250,19 +283,7 @@ EOF
     --unsafe-no-fsync --log-level warn
   wait_for "etcd health" etcd curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
 
-  asm_log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
-  start kube-apiserver "$BIN/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --client-ca-file "$pki/ca.crt" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --authorization-mode Node,RBAC \
-    --service-cluster-ip-range "$SERVICE_CIDR" \
-    --endpoint-reconciler-type none \
-    --allow-privileged=true --profiling=false
-  wait_for "kube-apiserver /readyz" kube-apiserver readyz_ok
+  start_apiserver
 
   asm_log "starting kube-controller-manager, kube-scheduler"
   start kube-controller-manager "$BIN/kube-controller-manager" \
@@ -290,7 +311,8 @@ EOF
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr "$POD_CIDR" --node-ip "$NODE_IP_PREFIX.1" \
-    --server-address "127.0.0.1:$KWOK_PORT"
+    --server-address "127.0.0.1:$KWOK_PORT" \
+    --node-lease-duration-seconds 40
 
   asm_log "creating $NODES fake nodes"
   local i
@@ -382,6 +404,7 @@ do_status() {
 do_env() {
   [ -f "$DIR/admin.kubeconfig" ] || asm_die "cluster is not up (no $DIR/admin.kubeconfig)"
   printf 'export KUBECONFIG=%q\n' "$DIR/admin.kubeconfig"
+  # shellcheck disable=SC2016 # $PATH is meant to expand where the output is eval'ed
   printf 'export PATH=%q:"$PATH"\n' "$BIN"
 }
 
@@ -390,5 +413,7 @@ case "${1:-}" in
   down) do_down ;;
   status) do_status ;;
   env) do_env ;;
+  stop-apiserver) stop_apiserver ;;
+  start-apiserver) load_state || asm_die "cluster is not up"; start_apiserver ;;
   *) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 2 ;;
 esac

@@ -13,11 +13,12 @@ const YAML = require("yaml");
 
 const projectFile = path.join(root, "Pulumi.yaml");
 const project = YAML.parse(readFileSync(projectFile, "utf8"));
-project.config = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, {
+// Only settings with a default: the engine treats a declared key without one as required.
+project.config = Object.fromEntries(Object.entries(SETTINGS).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, {
     type: s.type,
     ...(s.type === "array" ? { items: { type: "string" } } : {}),
     description: s.description,
-    ...(s.default !== undefined ? { default: s.default } : {}),
+    default: s.default,
 }]));
 writeFileSync(projectFile, YAML.stringify(project, { lineWidth: 0 }));
 

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 # Shared helpers for scripts/toolchain.sh and scripts/cluster.sh. Source it; do not run it.
 
 # Repository root (the directory holding toolchain/ and scripts/).

@@ -14,6 +14,7 @@
 #   bin/                       symlinks to the pinned binaries: put this on PATH
 #   logs/                      build logs
 # A tool already on PATH at exactly the pinned version is symlinked instead of built.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -170,7 +171,7 @@ build_pulumi-language-nodejs() {
 build_pulumi-resource-kubernetes() {
   local out="$1" work="$2" src
   scratch_wrapper pulumi-resource-kubernetes "$work/wrapper"
-  src="$(cd "$work/wrapper" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+  src="$(cd "$work/wrapper" && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 | jq -r .Dir)"
   [ -d "$src/cmd/pulumi-resource-kubernetes" ] || asm_die "provider module not found in the module cache"
   # The provider embeds schema-embed.json and terraform-mapping-embed.json, which its module
   # zip lacks: build a copy of the module after generating them with its own go:generate step.
@@ -219,7 +220,7 @@ build_kwok() {
     -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
     -o "$out/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
   # Stage files (what kwok does to fake Nodes and Pods), taken from the same module version.
-  src="$(cd "$work/wrapper" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+  src="$(cd "$work/wrapper" && go mod download -json sigs.k8s.io/kwok | jq -r .Dir)/kustomize/stage"
   mkdir -p "$out/stages"
   for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
            pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
@@ -401,6 +402,14 @@ main() {
   local start
   start="$(asm_now)"
   mkdir -p "$CACHE" "$BIN"
+  # One installer at a time per cache (a second one waits, then finds the tools cached).
+  if command -v flock >/dev/null; then
+    exec 9>"$CACHE/.lock"
+    if ! flock -n 9; then
+      asm_log "another scripts/toolchain.sh is running on $CACHE; waiting for it"
+      flock 9
+    fi
+  fi
   for t in "${tools[@]}"; do install_tool "$t"; done
   printf 'toolchain ready in %ss\n' "$(( $(asm_now) - start ))"
   printf '%s\n' "$BIN"

@@ -17,7 +17,7 @@ function matchesLabels(selector: Record<string, string>, labels: Record<string, 
 describe("PrometheusOperator", () => {
     test("declares every object of the bundle once, CRDs retained by default", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true }));
+        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true, awaitServiceEndpoints: true }));
         const crds = byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
         assert.equal(crds.length, 10);
         assert.deepEqual(new Set(crds.map((c) => c.inputs.spec.group)), new Set(["monitoring.coreos.com"]));
@@ -34,20 +34,20 @@ describe("PrometheusOperator", () => {
 
     test("CRDs are deleted with the stack only when retainCrds is off", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: false }));
+        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: false, awaitServiceEndpoints: true }));
         for (const c of byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")) assert.equal(c.opts.retainOnDelete, false);
     });
 
     test("a bundle without CRDs is refused", async () => {
         const objects = (await upstreamObjects("operator", "v0.93.0")).filter((o) => o.kind !== "CustomResourceDefinition");
-        await assert.rejects(inStack(() => new PrometheusOperator("operator", { objects, version: "v9.9.9", retainCrds: true })), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
+        await assert.rejects(inStack(() => new PrometheusOperator("operator", { objects, version: "v9.9.9", retainCrds: true, awaitServiceEndpoints: true })), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
     });
 });
 
 describe("Bookinfo", () => {
     test("every object lands in its own injected namespace", async () => {
         const objects = await upstreamObjects("bookinfo", "1.28.10");
-        await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop" }));
+        await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true }));
         const ns = one(recorded, "kubernetes:core/v1:Namespace");
         assert.equal(ns.inputs.metadata.name, "shop");
         assert.equal(ns.inputs.metadata.labels["istio-injection"], "enabled");
@@ -55,6 +55,16 @@ describe("Bookinfo", () => {
         assert.equal(placed.length, objects.length);
         for (const r of placed) assert.equal(r.inputs.metadata.namespace, "shop", r.name);
         assert.equal(byType(recorded, "kubernetes:apps/v1:Deployment").length, 6);
+        for (const svc of byType(recorded, "kubernetes:core/v1:Service")) assert.equal(svc.inputs.metadata.annotations, undefined, svc.name);
+    });
+
+    test("Services are not awaited only when told so", async () => {
+        const objects = await upstreamObjects("bookinfo", "1.28.10");
+        await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: false }));
+        const services = byType(recorded, "kubernetes:core/v1:Service");
+        assert.equal(services.length, 4);
+        for (const svc of services) assert.deepEqual(svc.inputs.metadata.annotations, { "pulumi.com/skipAwait": "true" }, svc.name);
+        for (const d of byType(recorded, "kubernetes:apps/v1:Deployment")) assert.equal(d.inputs.metadata.annotations, undefined, d.name);
     });
 });
 
@@ -62,7 +72,7 @@ describe("MeshPrometheus", () => {
     test("sidecar annotations, volume, mount and scrape class follow the certificate contract", async () => {
         await inStack(() => new MeshPrometheus("prometheus", {
             namespace: "obs", name: "mesh", replicas: 3, version: "v3.13.1", retention: "7d", serviceMonitorNamespace: "shop",
-            operator: new Bookinfo("dep", { objects: [], namespace: "x" }),
+            operator: new Bookinfo("dep", { objects: [], namespace: "x", awaitServiceEndpoints: true }),
         }));
         const p = one(recorded, "kubernetes:monitoring.coreos.com/v1:Prometheus");
         const spec = p.inputs.spec;
@@ -96,7 +106,7 @@ describe("MeshPrometheus", () => {
     test("RBAC: least privilege for discovery, bound to Prometheus's own ServiceAccount", async () => {
         await inStack(() => new MeshPrometheus("prometheus", {
             namespace: "obs", name: "mesh", replicas: 1, version: "v3.13.1", retention: "7d", serviceMonitorNamespace: "shop",
-            operator: new Bookinfo("dep", { objects: [], namespace: "x" }),
+            operator: new Bookinfo("dep", { objects: [], namespace: "x", awaitServiceEndpoints: true }),
         }));
         const sa = one(recorded, "kubernetes:core/v1:ServiceAccount");
         const role = one(recorded, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
@@ -139,7 +149,7 @@ describe("MtlsServiceMonitor", () => {
         const objects = await upstreamObjects("bookinfo", "1.28.10");
         const [target] = scrapeTargets(objects, ["productpage"], "1.28.10");
         const prometheus = await inStack(() => {
-            const operator = new Bookinfo("dep", { objects: [], namespace: "x" });
+            const operator = new Bookinfo("dep", { objects: [], namespace: "x", awaitServiceEndpoints: true });
             const prometheus = new MeshPrometheus("prometheus", {
                 namespace: "obs", name: "mesh", replicas: 1, version: "v3.13.1", retention: "7d", serviceMonitorNamespace: "shop", operator,
             });

@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -42,14 +42,37 @@ export function toolchainBin(): string {
 }
 
 let current: World | undefined;
+/** Pulumi CLIs still running, each the leader of its own process group (language host, providers). */
+const running = new Set<ChildProcess>();
+
+/** Kills every process whose environment carries the marker: plugins and daemons whose parent died. */
+function sweep(marker: string): void {
+    for (const d of readdirSync("/proc")) {
+        if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+        try {
+            if (readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(marker)) process.kill(Number(d), "SIGKILL");
+        } catch {
+            // Gone, or not ours to read.
+        }
+    }
+}
 
 /** Stops what setUp started, also when a test failed or the process is interrupted. */
 export function tearDown(): void {
     const w = current;
     if (!w) return;
     current = undefined;
+    for (const p of running) {
+        try {
+            process.kill(-p.pid!, "SIGKILL");
+        } catch {
+            // Already gone.
+        }
+    }
     w.mirror.kill("SIGTERM");
-    spawnSync(path.join(ROOT, "scripts", "cluster.sh"), ["down"], { env: { ...process.env, ASM_CLUSTER_DIR: w.clusterDir }, stdio: "inherit" });
+    // Detached: a signal sent to our process group must not cut the teardown short.
+    spawnSync("setsid", ["-w", path.join(ROOT, "scripts", "cluster.sh"), "down"], { env: { ...process.env, ASM_CLUSTER_DIR: w.clusterDir }, stdio: "inherit" });
+    sweep(`ASM_E2E_RUN=${w.tmp}`);
     if (!process.env.ASM_E2E_KEEP) rmSync(w.tmp, { recursive: true, force: true });
 }
 
@@ -67,6 +90,8 @@ export async function setUp(): Promise<World> {
     const clusterDir = path.join(tmp, "cluster");
     const env: NodeJS.ProcessEnv = {
         ...process.env,
+        // Every process this run starts inherits the marker, so the teardown can find all of them.
+        ASM_E2E_RUN: tmp,
         PATH: `${bin}:${process.env.PATH}`,
         ASM_CLUSTER_DIR: clusterDir,
     };
@@ -101,13 +126,17 @@ export async function setUp(): Promise<World> {
 /** Runs the Pulumi CLI in the project folder; resolves with its exit code and output. */
 export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void } = {}): Promise<Run> {
     return new Promise((resolve) => {
-        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: w.project, env: w.env });
+        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: w.project, env: w.env, detached: true });
+        running.add(p);
         let stdout = "";
         let stderr = "";
         p.stdout.on("data", (d) => (stdout += d));
         p.stderr.on("data", (d) => (stderr += d));
         opts.onSpawn?.(p);
-        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        p.on("close", (code) => {
+            running.delete(p);
+            resolve({ code: code ?? -1, stdout, stderr });
+        });
     });
 }
 
@@ -140,6 +169,8 @@ export function stackConfig(w: World, extra: Record<string, unknown> = {}): Reco
         [`${PROJECT}:bookinfoUrlTemplate`]: `${w.mirrorUrl}/${mirrorPath("bookinfo")}`,
         [`${PROJECT}:manifestCacheDir`]: path.join(w.tmp, "manifests"),
         [`${PROJECT}:prometheusReplicas`]: 1,
+        // kwok's pod IPs are loopback addresses, which EndpointSlices refuse: no Service gets endpoints.
+        [`${PROJECT}:awaitServiceEndpoints`]: false,
         ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])),
     };
 }
@@ -147,7 +178,9 @@ export function stackConfig(w: World, extra: Record<string, unknown> = {}): Reco
 /** Creates a stack with a passphrase secrets provider and the kubeconfig of the local cluster as a secret. */
 export async function newStack(w: World, stack: string, config: Record<string, unknown>): Promise<void> {
     await pulumiOk(w, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
-    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, `${PROJECT}:kubeconfig`, readFileSync(w.kubeconfig, "utf8")]);
+    // Certificates and key embedded, as a kubeconfig handed to CI would be.
+    const embedded = kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]);
+    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, `${PROJECT}:kubeconfig`, embedded]);
     await setConfig(w, stack, config);
 }
 
@@ -185,4 +218,37 @@ export async function plannedChanges(w: World, stack: string): Promise<Step[]> {
 
 export function stateFile(w: World, stack: string): string {
     return path.join(w.stateDir, ".pulumi", "stacks", PROJECT, `${stack}.json`);
+}
+
+/**
+ * The prometheus-operator of the pinned release, run out of cluster against the local API server (the
+ * bundle's own Deployment only gets a fake pod from kwok). It reconciles our Prometheus for real.
+ */
+export function startOperator(w: World): ChildProcess {
+    const log = path.join(w.tmp, "operator.log");
+    const out = openSync(log, "a");
+    const p = spawn(path.join(w.bin, "prometheus-operator"), [
+        "--web.listen-address=127.0.0.1:0",
+        "--disable-unmanaged-prometheus-configuration=true",
+        "--watch-referenced-objects-in-all-namespaces=true",
+    ], { env: { ...w.env, KUBECONFIG: w.kubeconfig }, detached: true, stdio: ["ignore", out, out] });
+    running.add(p);
+    p.on("close", () => running.delete(p));
+    return p;
+}
+
+/** Polls fn until it returns a value that is not undefined, or fails after timeoutMs. */
+export async function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const v = fn();
+            if (v !== undefined) return v;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+        await new Promise((r) => setTimeout(r, 500));
+    }
 }
