@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { ChildProcess, execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import * as YAML from "yaml";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { KNOWN_DIGESTS } from "../lib/manifests";
 import {
-    exists, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, stateFile, tearDown, World,
+    eventually, exists, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -15,10 +17,18 @@ const MONITORING_CRDS = ["alertmanagerconfigs", "alertmanagers", "podmonitors", 
 const BOOKINFO_DEPLOYMENTS = ["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"];
 
 let w: World;
+let operator: ChildProcess | undefined;
 before(async () => {
     w = await setUp();
 });
 after(() => tearDown());
+
+/** The scrape jobs of the configuration the operator generated for Prometheus "mesh". */
+function generatedJobs(): any[] {
+    const secret = kubectlJson(w, ["get", "secret", "prometheus-mesh", "-n", "monitoring"]);
+    const config = YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
+    return config.scrape_configs ?? [];
+}
 
 function uid(kind: string, name: string, ns?: string): string {
     return kubectlJson(w, ["get", kind, name, ...(ns ? ["-n", ns] : [])]).metadata.uid;
@@ -130,6 +140,49 @@ describe("a stack like dev", () => {
         assert.ok(longest < 200_000, `a ${longest}-character string in the state`);
     });
 
+    test("a. the real prometheus-operator reconciles our Prometheus and ServiceMonitor", async () => {
+        operator = startOperator(w);
+        const sts = await eventually<any>("StatefulSet prometheus-mesh", () => (exists(w, "statefulset", "prometheus-mesh", "monitoring") ? kubectlJson(w, ["get", "statefulset", "prometheus-mesh", "-n", "monitoring"]) : undefined));
+        // The Service the port-forward output names is the one the operator creates.
+        const outputs = JSON.parse((await pulumiOk(w, ["stack", "output", "--json", "--stack", stack])).stdout);
+        const [, ns, svc] = /^kubectl -n (\S+) port-forward svc\/(\S+) 9090$/.exec(outputs.portForwardCommand)!;
+        await eventually(`Service ${svc}`, () => (exists(w, "service", svc, ns) ? true : undefined));
+        assert.equal(kubectlJson(w, ["get", "service", svc, "-n", ns]).spec.ports[0].port, 9090);
+
+        const pod = sts.spec.template;
+        for (const [k, v] of Object.entries(sidecarAnnotations())) assert.equal(pod.metadata.annotations[k], v, k);
+        assert.equal(pod.metadata.labels["sidecar.istio.io/inject"], "true");
+        assert.deepEqual(pod.spec.volumes.find((v: { name: string }) => v.name === "istio-certs"), certVolume());
+        const prometheusContainer = pod.spec.containers.find((c: { name: string }) => c.name === "prometheus");
+        assert.deepEqual(prometheusContainer.volumeMounts.find((m: { name: string }) => m.name === "istio-certs"), prometheusCertMount());
+        assert.match(prometheusContainer.image, /:v3\.13\.1$/);
+
+        const job = await eventually<any>("the productpage scrape job", () => generatedJobs().find((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
+        const tls = scrapeTlsConfig();
+        assert.equal(job.scheme, "https");
+        assert.deepEqual(job.tls_config, { ca_file: tls.caFile, cert_file: tls.certFile, key_file: tls.keyFile, insecure_skip_verify: true });
+        assert.equal(job.fallback_scrape_protocol, "PrometheusText0.0.4");
+        assert.equal(job.scrape_interval, "30s");
+
+        await eventually("Prometheus Available", () => (condition(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]), "Available") === "True" ? true : undefined));
+        assert.equal(condition(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]), "Reconciled"), "True");
+    });
+
+    test("a. a foreign ServiceMonitor naming files in the Prometheus pod is refused (arbitraryFSAccessThroughSMs)", async () => {
+        const foreign = {
+            apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor",
+            metadata: { name: "steal-key", namespace: "bookinfo", labels: { "monitoring.asm-prometheus-mtls.io/prometheus": "mesh" } },
+            spec: { selector: { matchLabels: { app: "details" } }, endpoints: [{ port: "http", scheme: "https", tlsConfig: { keyFile: scrapeTlsConfig().keyFile, certFile: scrapeTlsConfig().certFile } }] },
+        };
+        const file = path.join(w.tmp, "foreign-sm.json");
+        writeFileSync(file, JSON.stringify(foreign));
+        kubectl(w, ["apply", "--server-side", "-f", file]);
+        await eventually("the InvalidConfiguration event", () => kubectlJson(w, ["get", "events", "-n", "bookinfo", "--field-selector", "involvedObject.name=steal-key"]).items.find((e: any) => e.reason === "InvalidConfiguration"));
+        assert.equal(generatedJobs().some((j) => j.job_name.startsWith("serviceMonitor/bookinfo/steal-key/")), false);
+        assert.ok(generatedJobs().some((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
+        kubectl(w, ["delete", "-f", file]);
+    });
+
     test("b. idempotence: a preview right after finds nothing to change and downloads nothing", async () => {
         const before = await mirrorStats(w);
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
@@ -152,6 +205,13 @@ describe("a stack like dev", () => {
         assert.equal(kubectlJson(w, ["get", "servicemonitor", "productpage", "-n", "bookinfo"]).spec.endpoints[0].interval, "1m");
         assert.equal(kubectlJson(w, ["get", "servicemonitor", "reviews", "-n", "bookinfo"]).spec.endpoints[0].port, "http");
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+        // The operator carries the change through: two replicas, a job for the new ServiceMonitor.
+        await eventually("2 replicas", () => (kubectlJson(w, ["get", "statefulset", "prometheus-mesh", "-n", "monitoring"]).spec.replicas === 2 ? true : undefined));
+        const job = await eventually<any>("the reviews scrape job", () => generatedJobs().find((j) => j.job_name === "serviceMonitor/bookinfo/reviews/0"));
+        assert.equal(job.scheme, "https");
+        assert.equal(job.scrape_interval, "1m");
+        operator?.kill("SIGTERM");
+        operator = undefined;
     });
 
     test("e. a wrong bundle digest fails before anything is applied", async () => {

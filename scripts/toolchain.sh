@@ -6,7 +6,7 @@
 #   scripts/toolchain.sh --print-bin  print the bin directory only (builds nothing)
 #   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from versions.env
 #   scripts/toolchain.sh TOOL...      only these tools (pulumi pulumi-language-nodejs
-#                                     pulumi-resource-kubernetes kubernetes etcd kwok)
+#                                     pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator)
 #
 # Cache layout: ${XDG_CACHE_HOME:-$HOME/.cache}/asm-prom-mtls/toolchain/
 #   <tool>-<version>/bin/...   one directory per tool and version (a changed pin rebuilds only it)
@@ -21,7 +21,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 asm_load_versions
 
-TOOLS_ALL=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok)
+TOOLS_ALL=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator)
 CACHE="$(asm_cache_root)/toolchain"
 BIN="$CACHE/bin"
 LOGS="$CACHE/logs"
@@ -42,6 +42,7 @@ tool_version() {
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
+    prometheus-operator) echo "$PROMETHEUS_OPERATOR_VERSION" ;;
     *) asm_die "unknown tool $1" ;;
   esac
 }
@@ -54,6 +55,7 @@ tool_binaries() {
     kubernetes) echo kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
     etcd) echo etcd ;;
     kwok) echo kwok ;;
+    prometheus-operator) echo prometheus-operator ;;
   esac
 }
 
@@ -68,6 +70,7 @@ tool_required_modules() {
     kubernetes) echo "k8s.io/kubernetes $KUBERNETES_VERSION" ;;
     etcd) echo "go.etcd.io/etcd/server/v3 $ETCD_VERSION" ;;
     kwok) echo "sigs.k8s.io/kwok $KWOK_VERSION" ;;
+    prometheus-operator) echo "github.com/prometheus-operator/prometheus-operator $PROMETHEUS_OPERATOR_VERSION" ;;
   esac
 }
 
@@ -229,6 +232,15 @@ build_kwok() {
   chmod u+w "$out/stages/"*
 }
 
+build_prometheus-operator() {
+  local out="$1" work="$2" v="${PROMETHEUS_OPERATOR_VERSION#v}"
+  scratch_wrapper prometheus-operator "$work/wrapper"
+  # The operator names its default config-reloader image after this version (":v" + Version).
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v -X github.com/prometheus/common/version.Revision=$PROMETHEUS_OPERATOR_VERSION -X github.com/prometheus/common/version.Branch=release" \
+    -o "$out/bin/prometheus-operator" github.com/prometheus-operator/prometheus-operator/cmd/operator)
+}
+
 # ---------------------------------------------------------------------------------------
 # Sync: regenerate toolchain/<tool>/go.mod and go.sum from versions.env.
 
@@ -291,6 +303,13 @@ sync_tool() {
     kwok)
       sync_replaces_from "$dir" "sigs.k8s.io/kwok@$KWOK_VERSION"
       (cd "$dir" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+      ;;
+    prometheus-operator)
+      sync_replaces_from "$dir" "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+      # compute/metadata is pinned explicitly: tidy otherwise finds it ambiguous between the old
+      # monolithic cloud.google.com/go and its own module (reached through Prometheus's tests).
+      (cd "$dir" && go get -tool "github.com/prometheus-operator/prometheus-operator/cmd/operator@$PROMETHEUS_OPERATOR_VERSION" &&
+        go get cloud.google.com/go/compute/metadata@v0.9.0)
       ;;
   esac
   (cd "$dir" && go mod tidy)
