@@ -11,9 +11,11 @@ export interface KubeAccess {
 
 /** The Kubernetes provider every in-cluster resource goes through. */
 export function kubernetesProvider(name: string, access: KubeAccess, opts?: pulumi.CustomResourceOptions): k8s.Provider {
+    // Rendering talks to no cluster, and the provider refuses a kubeconfig alongside it.
+    const cluster = access.renderDir ? {} : access;
     return new k8s.Provider(name, {
-        kubeconfig: access.kubeconfig === undefined ? undefined : pulumi.secret(access.kubeconfig),
-        context: access.context,
+        kubeconfig: cluster.kubeconfig === undefined ? undefined : pulumi.secret(cluster.kubeconfig),
+        context: cluster.context,
         // The operator's CRDs exceed the 256 KiB last-applied annotation of client-side apply.
         enableServerSideApply: true,
         renderYamlToDirectory: access.renderDir,

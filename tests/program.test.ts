@@ -44,6 +44,14 @@ describe("whole program: existing cluster", () => {
         assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
     });
 
+    test("renderYamlToDirectory: the provider writes files and gets no cluster credentials", async () => {
+        const { resources } = await runProgram(testConfig({ kubeconfig: "apiVersion: v1\n", renderYamlToDirectory: "/tmp/out" }), ["asm-prometheus-mtls:kubeconfig"]);
+        const provider = one(resources, "pulumi:providers:kubernetes");
+        assert.equal(provider.inputs.renderYamlToDirectory, "/tmp/out");
+        assert.equal(provider.inputs.kubeconfig, undefined);
+        assert.equal(provider.inputs.context, undefined);
+    });
+
     test("overrides: namespaces, replicas, several scraped services, STRICT mTLS", async () => {
         const { outputs, resources } = await runProgram(testConfig({
             appNamespace: "shop", monitoringNamespace: "obs", prometheusReplicas: 3, scrapeServices: ["productpage", "reviews"], scrapeInterval: "1m", strictMtls: true,
