@@ -28,7 +28,11 @@ async function main() {
         // The objects as the stack itself renders them, for kubectl to apply.
         const rendered = path.join(w.tmp, "rendered");
         await newStack(w, "render", stackConfig(w, { renderYamlToDirectory: rendered }));
+        // The provider takes KUBECONFIG from the environment too, and refuses it next to rendering.
+        const kubeconfigEnv = w.env.KUBECONFIG;
+        delete w.env.KUBECONFIG;
         await pulumiOk(w, ["up", "--yes", "--skip-preview", "--stack", "render"]);
+        w.env.KUBECONFIG = kubeconfigEnv;
         const crdDir = path.join(rendered, "0-crd");
         const manifestDir = path.join(rendered, "1-manifest");
         const files = readdirSync(crdDir).length + readdirSync(manifestDir).length;
