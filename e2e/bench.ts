@@ -1,7 +1,8 @@
 // npm run bench: on one local cluster, in one run, times pulumi against kubectl on the same objects.
 // Not a test: it prints a table and writes .bench/latest.json. Rounds: BENCH_ROUNDS (default 3).
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import { PROJECT } from "../lib/config";
 import { measure, Measured, median } from "./support/measure";
 import { newStack, pulumiOk, ROOT, setUp, stackConfig, tearDown, World } from "./support/world";
@@ -36,6 +37,13 @@ async function main() {
         const crdDir = path.join(rendered, "0-crd");
         const manifestDir = path.join(rendered, "1-manifest");
         const files = readdirSync(crdDir).length + readdirSync(manifestDir).length;
+        // kubectl applies a folder in name order: namespaces first, as Pulumi orders them.
+        const rendered_ = readdirSync(manifestDir).map((f) => ({ file: path.join(manifestDir, f), obj: YAML.parse(readFileSync(path.join(manifestDir, f), "utf8")) }));
+        const nsFiles = rendered_.filter((r) => r.obj?.kind === "Namespace").map((r) => r.file);
+        const namespaces = rendered_.filter((r) => r.obj?.kind === "Namespace").map((r) => `namespace/${r.obj.metadata.name}`);
+        if (namespaces.length !== 2) throw new Error(`expected 2 rendered namespaces, found ${namespaces.join(", ") || "none"} in ${readdirSync(manifestDir).join(", ")}`);
+        // Untimed: a namespace being deleted cannot be filled again until it is gone.
+        const namespacesGone = async () => must(await kubectl(["wait", "--for=delete", ...namespaces, "--timeout=300s"]), "kubectl wait for deletion");
 
         await newStack(w, "bench", stackConfig(w, { retainCrds: false }));
         const rows: Record<string, Row> = {
@@ -51,6 +59,7 @@ async function main() {
             rows.up.runs.push(must(await run(pulumiArgs("bench", "up", "--yes", "--skip-preview")), "pulumi up"));
             rows.preview.runs.push(must(await run(pulumiArgs("bench", "preview", "--expect-no-changes")), "pulumi preview"));
             must(await run(pulumiArgs("bench", "destroy", "--yes", "--skip-preview")), "pulumi destroy");
+            await namespacesGone();
 
             // The same readiness Pulumi awaits: CRDs Established, then Deployments Available.
             const t0 = Date.now();
@@ -58,6 +67,7 @@ async function main() {
             for (const step of [
                 ["apply", "--server-side", "-f", crdDir],
                 ["wait", "--for=condition=Established", "crd", "--all", "--timeout=300s"],
+                ["apply", "--server-side", ...nsFiles.flatMap((f) => ["-f", f])],
                 ["apply", "--server-side", "-f", manifestDir],
                 ["wait", "--for=condition=Available", "deployment", "--all", "--all-namespaces", "--timeout=600s"],
             ]) peak = Math.max(peak, must(await kubectl(step), `kubectl ${step[0]}`).peakMiB);
@@ -67,6 +77,7 @@ async function main() {
             rows.diff.runs.push(diff);
             must(await kubectl(["delete", "--wait=true", "--ignore-not-found", "-f", manifestDir]), "kubectl delete");
             must(await kubectl(["delete", "--wait=true", "--ignore-not-found", "-f", crdDir]), "kubectl delete crds");
+            await namespacesGone();
 
             const evalConfig = Object.fromEntries(Object.entries(stackConfig(w)).map(([k, v]) => [k, String(v)]));
             const ev = must(await measure(process.execPath, [path.join(ROOT, "dist", "e2e", "support", "evaluate.js")], {
