@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { declareObjects, ManifestObject, skipServiceAwait } from "../lib/kubeObjects";
+import { declareObjects, ManifestObject, skipServiceAwait, stripDescriptions } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface PrometheusOperatorArgs {
@@ -8,6 +8,8 @@ export interface PrometheusOperatorArgs {
     version: string;
     /** Keep the CRDs in the cluster when the stack forgets them. */
     retainCrds: boolean;
+    /** Drop the schemas' description texts from the CRDs. */
+    stripCrdDescriptions: boolean;
     /** Wait for the operator Service's endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
 }
@@ -23,7 +25,7 @@ export class PrometheusOperator extends pulumi.ComponentResource {
     constructor(name: string, args: PrometheusOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:operator:PrometheusOperator", name, {}, opts);
         const isCrd = (o: KubeObject) => o.kind === "CustomResourceDefinition";
-        const crdObjects = args.objects.filter(isCrd);
+        const crdObjects = args.objects.filter(isCrd).map((c) => (args.stripCrdDescriptions ? stripDescriptions(c) : c));
         if (crdObjects.length === 0) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.

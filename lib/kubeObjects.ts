@@ -40,3 +40,18 @@ export function skipServiceAwait(objects: KubeObject[]): KubeObject[] {
         metadata: { ...o.metadata, annotations: { ...(o.metadata.annotations as Record<string, string> | undefined), "pulumi.com/skipAwait": "true" } },
     });
 }
+
+function withoutDescriptions(x: unknown): unknown {
+    if (Array.isArray(x)) return x.map(withoutDescriptions);
+    if (x === null || typeof x !== "object") return x;
+    return Object.fromEntries(Object.entries(x).filter(([k, v]) => !(k === "description" && typeof v === "string")).map(([k, v]) => [k, withoutDescriptions(v)]));
+}
+
+/** A CRD without the description texts of its schemas (a property named "description" stays). */
+export function stripDescriptions(crd: KubeObject): KubeObject {
+    const spec = crd.spec as { versions?: { schema?: { openAPIV3Schema?: unknown } }[] };
+    return {
+        ...crd,
+        spec: { ...spec, versions: spec.versions?.map((v) => ({ ...v, schema: v.schema && { ...v.schema, openAPIV3Schema: withoutDescriptions(v.schema.openAPIV3Schema) } })) },
+    };
+}

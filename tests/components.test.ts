@@ -17,7 +17,7 @@ function matchesLabels(selector: Record<string, string>, labels: Record<string, 
 describe("PrometheusOperator", () => {
     test("declares every object of the bundle once, CRDs retained by default", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true, awaitServiceEndpoints: true }));
+        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true }));
         const crds = byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
         assert.equal(crds.length, 10);
         assert.deepEqual(new Set(crds.map((c) => c.inputs.spec.group)), new Set(["monitoring.coreos.com"]));
@@ -34,13 +34,26 @@ describe("PrometheusOperator", () => {
 
     test("CRDs are deleted with the stack only when retainCrds is off", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: false, awaitServiceEndpoints: true }));
+        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: false, stripCrdDescriptions: false, awaitServiceEndpoints: true }));
         for (const c of byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")) assert.equal(c.opts.retainOnDelete, false);
+    });
+
+    test("stripCrdDescriptions drops the schema texts and keeps properties named description", async () => {
+        const objects = await upstreamObjects("operator", "v0.93.0");
+        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true, stripCrdDescriptions: true, awaitServiceEndpoints: true }));
+        const crds = byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
+        const text = JSON.stringify(crds.map((c) => c.inputs));
+        const schemas = JSON.stringify(crds.map((c) => c.inputs.spec.versions.map((v: any) => v.schema.openAPIV3Schema)));
+        assert.equal(/"description":"/.test(schemas), false);
+        const original = JSON.stringify(objects.filter((o) => o.kind === "CustomResourceDefinition"));
+        assert.ok(text.length < original.length / 3, `${text.length} of ${original.length}`);
+        // A schema property that is itself named "description" is part of the API and stays.
+        assert.ok(schemas.includes('"description":{'));
     });
 
     test("a bundle without CRDs is refused", async () => {
         const objects = (await upstreamObjects("operator", "v0.93.0")).filter((o) => o.kind !== "CustomResourceDefinition");
-        await assert.rejects(inStack(() => new PrometheusOperator("operator", { objects, version: "v9.9.9", retainCrds: true, awaitServiceEndpoints: true })), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
+        await assert.rejects(inStack(() => new PrometheusOperator("operator", { objects, version: "v9.9.9", retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true })), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
     });
 });
 
