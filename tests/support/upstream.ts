@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { SETTINGS } from "../../lib/config";
 import { KNOWN_DIGESTS, KubeObject, parseManifest } from "../../lib/manifests";
 
 // Tests read the real upstream files: from the mirror folder named by ASM_UPSTREAM_MIRROR (CI points it
@@ -8,9 +9,10 @@ import { KNOWN_DIGESTS, KubeObject, parseManifest } from "../../lib/manifests";
 
 export const MIRROR = process.env.ASM_UPSTREAM_MIRROR ? path.resolve(process.env.ASM_UPSTREAM_MIRROR) : undefined;
 
+// The stack's own defaults, so tests download exactly what the stack would.
 const REAL = {
-    operator: "https://github.com/prometheus-operator/prometheus-operator/releases/download/{version}/bundle.yaml",
-    bookinfo: "https://raw.githubusercontent.com/istio/istio/{version}/samples/bookinfo/platform/kube/bookinfo.yaml",
+    operator: SETTINGS.operatorUrlTemplate.default,
+    bookinfo: SETTINGS.bookinfoUrlTemplate.default,
     istioCrds: "https://raw.githubusercontent.com/istio/istio/{version}/manifests/charts/base/files/crd-all.gen.yaml",
 };
 const MIRROR_PATH = {
