@@ -14,6 +14,8 @@ import {
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
 
 const MONITORING_CRDS = ["alertmanagerconfigs", "alertmanagers", "podmonitors", "probes", "prometheusagents", "prometheuses", "prometheusrules", "scrapeconfigs", "servicemonitors", "thanosrulers"].map((p) => `${p}.monitoring.coreos.com`);
+/** Case c's override; the later cases start from it. */
+const OVERRIDE = { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] };
 const BOOKINFO_DEPLOYMENTS = ["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"];
 
 let w: World;
@@ -190,7 +192,7 @@ describe("a stack like dev", () => {
     });
 
     test("c. an override changes exactly what it should, replacing nothing", async () => {
-        await setConfig(w, stack, stackConfig(w, { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] }));
+        await setConfig(w, stack, stackConfig(w, OVERRIDE));
         const planned = await plannedChanges(w, stack);
         assert.deepEqual(planned.map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
             "create asm-prometheus-mtls:monitoring:MtlsServiceMonitor monitor-reviews",
@@ -215,7 +217,7 @@ describe("a stack like dev", () => {
     });
 
     test("e. a wrong bundle digest fails before anything is applied", async () => {
-        const base = stackConfig(w, { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] });
+        const base = stackConfig(w, OVERRIDE);
         const version = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion;
         await setConfig(w, stack, { ...base, "asm-prometheus-mtls:operatorSha256": "0".repeat(64), "asm-prometheus-mtls:prometheusReplicas": 3 });
         const r = await pulumi(w, ["up", "--yes", "--stack", stack]);
@@ -228,7 +230,7 @@ describe("a stack like dev", () => {
 
     for (const status of [404, 500]) {
         test(`e. the mirror answering ${status} fails with a clear message and nothing applied`, async () => {
-            const base = stackConfig(w, { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] });
+            const base = stackConfig(w, OVERRIDE);
             const version = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion;
             await setConfig(w, stack, {
                 ...base,
@@ -246,7 +248,7 @@ describe("a stack like dev", () => {
 
     test("e. the API server killed in the middle of pulumi up: the next up converges", async () => {
         // Moving Bookinfo to another namespace replaces its objects: a long enough update to interrupt.
-        const moved = stackConfig(w, { appNamespace: "shop", prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] });
+        const moved = stackConfig(w, { ...OVERRIDE, appNamespace: "shop" });
         await setConfig(w, stack, moved);
         let killed = false;
         const run = pulumi(w, ["up", "--yes", "--stack", stack], {
@@ -279,7 +281,7 @@ describe("a stack like dev", () => {
     test("f. STRICT PeerAuthentication, with Istio's CRDs installed", async () => {
         kubectl(w, ["apply", "--server-side", "-f", `${w.mirrorUrl}/istio/1.28.10/crd-all.gen.yaml`]);
         kubectl(w, ["wait", "--for=condition=Established", "crd/peerauthentications.security.istio.io", "--timeout=60s"]);
-        await setConfig(w, stack, stackConfig(w, { appNamespace: "shop", prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"], strictMtls: true }));
+        await setConfig(w, stack, stackConfig(w, { ...OVERRIDE, appNamespace: "shop", strictMtls: true }));
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         const pa = kubectlJson(w, ["get", "peerauthentication", "default", "-n", "shop"]);
         assert.deepEqual(pa.spec, { mtls: { mode: "STRICT" } });
