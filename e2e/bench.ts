@@ -10,6 +10,13 @@ import { newStack, pulumiOk, ROOT, setUp, stackConfig, tearDown, World } from ".
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_STRIP_CRD_DESCRIPTIONS=true measures both sides with stripCrdDescriptions on.
 const EXTRA = process.env.BENCH_STRIP_CRD_DESCRIPTIONS === "true" ? { stripCrdDescriptions: true } : {};
+// BENCH_PULUMI_ENV="NAME=value ..." sets these for every timed pulumi command (engine switches such as
+// PULUMI_PARALLEL_DIFF), so that their effect is measured in the same run as kubectl.
+const PULUMI_ENV: Record<string, string> = Object.fromEntries((process.env.BENCH_PULUMI_ENV ?? "").split(/\s+/).filter(Boolean).map((kv) => {
+    const m = /^(PULUMI_[A-Z0-9_]+)=(.*)$/.exec(kv);
+    if (!m) throw new Error(`BENCH_PULUMI_ENV: ${JSON.stringify(kv)} is not accepted; accepted: PULUMI_NAME=value pairs separated by spaces`);
+    return [m[1], m[2]];
+}));
 
 interface Row {
     name: string;
@@ -25,7 +32,7 @@ async function main() {
     const w: World = await setUp();
     try {
         const pulumiArgs = (stack: string, ...a: string[]) => [...a, "--stack", stack, "--non-interactive"];
-        const run = (args: string[]) => measure("pulumi", args, { cwd: w.project, env: w.env });
+        const run = (args: string[]) => measure("pulumi", args, { cwd: w.project, env: { ...w.env, ...PULUMI_ENV } });
         const kubectl = (args: string[]) => measure(path.join(w.bin, "kubectl"), ["--kubeconfig", w.kubeconfig, ...args], { env: w.env });
 
         // The objects as the stack itself renders them, for kubectl to apply.
@@ -98,7 +105,8 @@ async function main() {
         };
 
         const pad = (s: string, n: number) => s.padEnd(n);
-        console.log(`\n${files} objects, ${ROUNDS} rounds each (median, min-max, peak RSS of the process tree)\n`);
+        console.log(`\n${files} objects, ${ROUNDS} rounds each (median, min-max, peak RSS of the process tree)`);
+        console.log(`config: ${JSON.stringify(EXTRA)}; pulumi environment: ${JSON.stringify(PULUMI_ENV)}\n`);
         console.log(`${pad("", 42)}${pad("median s", 10)}${pad("min-max s", 14)}peak MiB`);
         for (const s of Object.values(summary)) {
             console.log(`${pad(s.name, 42)}${pad(s.median_s.toFixed(2), 10)}${pad(`${s.min_s.toFixed(2)}-${s.max_s.toFixed(2)}`, 14)}${s.peak_mib.toFixed(0)}`);
@@ -107,7 +115,7 @@ async function main() {
         console.log(`preview / kubectl diff:      ${ratios.preview_vs_kubectl_diff.toFixed(2)}x   (goal <= 1.5)`);
 
         mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
-        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, config: EXTRA, objects: files, ...ratios, rows: summary }, null, 2) + "\n");
+        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, config: EXTRA, pulumi_env: PULUMI_ENV, objects: files, ...ratios, rows: summary }, null, 2) + "\n");
         console.log(`\nwritten: .bench/latest.json`);
     } finally {
         tearDown();

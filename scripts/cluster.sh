@@ -63,7 +63,8 @@ pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 component_pid() { cat "$DIR/pids/$1.pid" 2>/dev/null || true; }
 
-kctl() { "$BIN/kubectl" --kubeconfig "$DIR/admin.kubeconfig" "$@"; }
+# Its discovery cache stays with the cluster files, not in ~/.kube/cache.
+kctl() { KUBECACHEDIR="$DIR/kube-cache" "$BIN/kubectl" --kubeconfig "$DIR/admin.kubeconfig" "$@"; }
 
 load_state() {
   [ -f "$DIR/cluster.env" ] || return 1

@@ -86,6 +86,17 @@ process.once("exit", tearDown);
 
 export async function setUp(): Promise<World> {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "asm-prom-e2e-"));
+    try {
+        return await build(tmp);
+    } catch (e) {
+        // Before the world exists nothing but the folder is there to remove; after, tearDown does it all.
+        if (current) tearDown();
+        else rmSync(tmp, { recursive: true, force: true });
+        throw e;
+    }
+}
+
+async function build(tmp: string): Promise<World> {
     const bin = toolchainBin();
     const clusterDir = path.join(tmp, "cluster");
     const env: NodeJS.ProcessEnv = {
@@ -94,9 +105,11 @@ export async function setUp(): Promise<World> {
         ASM_E2E_RUN: tmp,
         PATH: `${bin}:${process.env.PATH}`,
         ASM_CLUSTER_DIR: clusterDir,
+        // kubectl's discovery cache, kept out of ~/.kube/cache.
+        KUBECACHEDIR: path.join(tmp, "kube-cache"),
     };
 
-    const mirrorRoot = await mirrorDir();
+    const mirrorRoot = await mirrorDir(path.join(tmp, "mirror"));
     const portFile = path.join(tmp, "mirror.url");
     const mirror = spawn(process.execPath, [path.join(ROOT, "scripts", "mirror-server.mjs"), "--root", mirrorRoot, "--port-file", portFile], { stdio: "ignore" });
     const world: World = { tmp, bin, clusterDir, kubeconfig: path.join(clusterDir, "admin.kubeconfig"), mirrorUrl: "", mirror, project: path.join(tmp, "project"), stateDir: path.join(tmp, "state"), env };

@@ -49,9 +49,7 @@ export async function upstreamObjects(kind: UpstreamKind, version: string): Prom
     if (MIRROR) {
         data = readFileSync(path.join(MIRROR, MIRROR_PATH[kind].replace("{version}", version)));
     } else {
-        const res = await fetch(REAL[kind].replace("{version}", version));
-        if (!res.ok) throw new Error(`download of ${kind} ${version}: HTTP ${res.status}`);
-        data = Buffer.from(await res.arrayBuffer());
+        data = await download(kind, version);
     }
     const actual = createHash("sha256").update(data).digest("hex");
     if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
@@ -68,26 +66,34 @@ export const MIRRORED: [UpstreamKind, string][] = [
     ["istioCrds", "1.28.10"],
 ];
 
+async function download(kind: UpstreamKind, version: string): Promise<Buffer> {
+    const url = REAL[kind].replace("{version}", version);
+    let res: Response;
+    try {
+        res = await fetch(url);
+    } catch (e) {
+        throw new Error(`download of ${kind} ${version} from ${url} failed (${(e as Error).cause ?? e}); without network, set ASM_UPSTREAM_MIRROR to a mirror folder`);
+    }
+    if (!res.ok) throw new Error(`download of ${kind} ${version} from ${url}: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+}
+
 /**
- * A folder laid out like the mirror: ASM_UPSTREAM_MIRROR itself, or a new folder filled from the real
- * URLs (each file checked against its digest) on a machine that has none.
+ * A folder laid out like the mirror: ASM_UPSTREAM_MIRROR itself, or else the folder `into` (which the caller
+ * removes), filled from the real URLs, each file checked against its digest.
  */
-export async function mirrorDir(): Promise<string> {
+export async function mirrorDir(into: string): Promise<string> {
     if (MIRROR) return MIRROR;
-    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
-    const os = await import("node:os");
-    const dir = mkdtempSync(path.join(os.tmpdir(), "asm-prom-mirror-"));
+    const { mkdirSync, writeFileSync } = await import("node:fs");
     for (const [kind, version] of MIRRORED) {
-        const res = await fetch(REAL[kind].replace("{version}", version));
-        if (!res.ok) throw new Error(`download of ${kind} ${version}: HTTP ${res.status}`);
-        const data = Buffer.from(await res.arrayBuffer());
+        const data = await download(kind, version);
         const actual = createHash("sha256").update(data).digest("hex");
         if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
-        const file = path.join(dir, MIRROR_PATH[kind].replace("{version}", version));
+        const file = path.join(into, MIRROR_PATH[kind].replace("{version}", version));
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, data);
     }
-    return dir;
+    return into;
 }
 
 /** The mirror's path of a file, relative to its root, as a URL template. */
