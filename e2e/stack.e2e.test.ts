@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
 import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import * as path from "node:path";
@@ -301,6 +302,13 @@ describe("a stack like dev", () => {
         }
         assert.equal(kubectlJson(w, ["get", "prometheuses", "-A"]).items.length, 0);
     });
+});
+
+test("kubectl's discovery cache stays in the run's folder, none lands in ~/.kube/cache", () => {
+    const server = new URL(kubectlJson(w, ["config", "view", "--minify"]).clusters[0].cluster.server);
+    const entry = `${server.hostname}_${server.port}`;
+    assert.equal(existsSync(path.join(w.env.KUBECACHEDIR!, "discovery", entry)), true, "the run's cache is used");
+    assert.equal(existsSync(path.join(os.homedir(), ".kube", "cache", "discovery", entry)), false);
 });
 
 function clusterCtl(cmd: string): void {
