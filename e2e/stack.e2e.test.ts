@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
-import { gunzipSync } from "node:zlib";
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -141,6 +141,21 @@ describe("a stack like dev", () => {
             return v;
         });
         assert.ok(longest < 200_000, `a ${longest}-character string in the state`);
+    });
+
+    test("a. logs: the CLI's automatic logs under PULUMI_HOME hold no plain-text client key", () => {
+        const keyData = /client-key-data: (\S+)/.exec(kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]))![1];
+        // The base64 form as given, and a line of the PEM body inside it.
+        const pemLine = Buffer.from(keyData, "base64").toString("utf8").split("\n")[1];
+        const dir = path.join(w.env.PULUMI_HOME!, "logs");
+        const files = readdirSync(dir);
+        assert.ok(files.length > 0, "no automatic log to check");
+        for (const f of files) {
+            const raw = readFileSync(path.join(dir, f));
+            // Logs of stack operations are encrypted with the stack's secrets provider; the others are gzip.
+            const text = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString("utf8") : raw.toString("utf8");
+            assert.ok(!text.includes(keyData) && !text.includes(pemLine), `client key in plain text in ${f}`);
+        }
     });
 
     test("a. the real prometheus-operator reconciles our Prometheus and ServiceMonitor", async () => {
