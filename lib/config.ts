@@ -111,7 +111,7 @@ export const SETTINGS = {
 
     awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
     renderYamlToDirectory: { type: "string", description: "Write the Kubernetes objects as YAML into this folder instead of applying them (review, GitOps, benchmarks). Run with KUBECONFIG unset: the provider refuses a kubeconfig next to it." },
-    manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prometheus-mtls/manifests." },
+    manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prom-mtls/manifests ($XDG_CACHE_HOME when set)." },
     downloadTimeoutSeconds: { type: "integer", default: 60, description: "Timeout of each manifest download.", accepts: atLeast(1) },
 } satisfies Record<string, Setting>;
 

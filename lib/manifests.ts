@@ -61,9 +61,10 @@ export function manifestSource(
     return { settings, version, url: urlTemplate.split("{version}").join(version), sha256: digest };
 }
 
+/** Under the one cache root of the project, beside the scripts' toolchain, cluster and demo folders. */
 export function defaultCacheDir(): string {
     const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-    return path.join(base, "asm-prometheus-mtls", "manifests");
+    return path.join(base, "asm-prom-mtls", "manifests");
 }
 
 function sha256Of(data: Buffer): string {

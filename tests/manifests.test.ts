@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import * as http from "node:http";
@@ -7,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
-import { KNOWN_DIGESTS, loadManifest, ManifestError, manifestSource, parseManifest } from "../lib/manifests";
+import { defaultCacheDir, KNOWN_DIGESTS, loadManifest, ManifestError, manifestSource, parseManifest } from "../lib/manifests";
 import { recorded, runProgram, testConfig } from "./support/harness";
 import { upstreamObjects } from "./support/upstream";
 
@@ -117,4 +118,19 @@ describe("the program and its downloads", () => {
         await assert.rejects(runProgram(testConfig({ scrapeServices: ["productpage", "cart"] })), /"cart" is not a Service of Bookinfo 1.28.10/);
         assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
     });
+});
+
+test("the stack caches its downloads under the scripts' cache root, with and without XDG_CACHE_HOME", () => {
+    const root = (env: NodeJS.ProcessEnv) =>
+        execFileSync("bash", ["-c", '. scripts/lib.sh && asm_cache_root'], { cwd: path.join(__dirname, "..", ".."), env, encoding: "utf8" }).trim();
+    const saved = process.env.XDG_CACHE_HOME;
+    try {
+        delete process.env.XDG_CACHE_HOME;
+        assert.equal(path.dirname(defaultCacheDir()), root(process.env));
+        process.env.XDG_CACHE_HOME = "/tmp/xdg-elsewhere";
+        assert.equal(defaultCacheDir(), path.join(root(process.env), "manifests"));
+    } finally {
+        if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+        else process.env.XDG_CACHE_HOME = saved;
+    }
 });
