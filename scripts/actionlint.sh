@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Lints .github/workflows with actionlint, built once from the Go module proxy at the pinned version.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=/dev/null
-. toolchain/versions.env
-dir="${XDG_CACHE_HOME:-$HOME/.cache}/asm-prom-mtls/toolchain/actionlint-${ACTIONLINT_VERSION}"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+asm_load_versions
+cd "$ASM_REPO_ROOT"
+dir="$(asm_cache_root)/toolchain/actionlint-${ACTIONLINT_VERSION}"
 if [ ! -x "$dir/actionlint" ]; then
   echo "building actionlint ${ACTIONLINT_VERSION}..."
   GOBIN="$dir" go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
