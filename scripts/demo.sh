@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The whole stack on this machine, no cloud account needed:
 #   scripts/demo.sh up     npm ci if needed, build the pinned toolchain if needed, start the local
 #                          cluster and the manifest mirror, `pulumi up` the stack `local`, print its outputs
