@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { INJECTION_NAMESPACE_LABELS } from "../lib/certContract";
-import { declareObjects, ManifestObject, skipServiceAwait } from "../lib/kubeObjects";
+import { declareObjects, ManifestObject } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface BookinfoArgs {
@@ -26,7 +26,7 @@ export class Bookinfo extends pulumi.ComponentResource {
         this.namespaceName = this.namespace.metadata.name;
 
         const placed = args.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: args.namespace } }));
-        this.resources = declareObjects(name, args.awaitServiceEndpoints ? placed : skipServiceAwait(placed), { parent: this, dependsOn: [this.namespace] });
+        this.resources = declareObjects(name, placed, { parent: this, dependsOn: [this.namespace] }, args);
         this.registerOutputs({ namespace: this.namespaceName });
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { declareObjects, ManifestObject, skipServiceAwait, stripDescriptions } from "../lib/kubeObjects";
+import { declareObjects, ManifestObject, stripDescriptions } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface PrometheusOperatorArgs {
@@ -30,8 +30,7 @@ export class PrometheusOperator extends pulumi.ComponentResource {
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.
         this.crds = declareObjects(`${name}-crd`, crdObjects, { parent: this, retainOnDelete: args.retainCrds });
-        const others = args.objects.filter((o) => !isCrd(o));
-        const rest = declareObjects(name, args.awaitServiceEndpoints ? others : skipServiceAwait(others), { parent: this, dependsOn: this.crds });
+        const rest = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: this.crds }, args);
         this.resources = [...this.crds, ...rest];
         this.version = args.version;
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";

@@ -15,12 +15,14 @@ export class ManifestObject extends pulumi.CustomResource {
 
 /**
  * Declares each object of a parsed manifest as its own resource. Unlike a ConfigGroup fed the whole
- * text, state then holds every object once and no multi-megabyte blob beside them.
+ * text, state then holds no multi-megabyte blob beside the objects. Without awaitServiceEndpoints, the
+ * provider does not wait for any Service's endpoints (where none can exist).
  */
 export function declareObjects(
     prefix: string,
     objects: KubeObject[],
     opts: pulumi.CustomResourceOptions,
+    { awaitServiceEndpoints = true }: { awaitServiceEndpoints?: boolean } = {},
 ): ManifestObject[] {
     const seen = new Set<string>();
     return objects.map((o) => {
@@ -29,16 +31,13 @@ export function declareObjects(
         const key = `${typeToken(o)}::${name}`;
         if (seen.has(key)) throw new Error(`manifest declares ${o.kind} ${o.metadata.name} twice`);
         seen.add(key);
-        return new ManifestObject(o, name, opts);
+        return new ManifestObject(awaitServiceEndpoints || o.kind !== "Service" ? o : skipAwait(o), name, opts);
     });
 }
 
-/** The objects with every Service marked so that the provider does not wait for its endpoints. */
-export function skipServiceAwait(objects: KubeObject[]): KubeObject[] {
-    return objects.map((o) => o.kind !== "Service" ? o : {
-        ...o,
-        metadata: { ...o.metadata, annotations: { ...(o.metadata.annotations as Record<string, string> | undefined), "pulumi.com/skipAwait": "true" } },
-    });
+function skipAwait(o: KubeObject): KubeObject {
+    const annotations = { ...(o.metadata.annotations as Record<string, string> | undefined), "pulumi.com/skipAwait": "true" };
+    return { ...o, metadata: { ...o.metadata, annotations } };
 }
 
 function withoutDescriptions(x: unknown): unknown {
