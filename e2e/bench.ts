@@ -47,9 +47,11 @@ async function main() {
         const manifestDir = path.join(rendered, "1-manifest");
         const files = readdirSync(crdDir).length + readdirSync(manifestDir).length;
         // kubectl applies a folder in name order: namespaces first, as Pulumi orders them.
-        const renderedObjects = readdirSync(manifestDir).map((f) => ({ file: path.join(manifestDir, f), obj: YAML.parse(readFileSync(path.join(manifestDir, f), "utf8")) }));
-        const nsFiles = renderedObjects.filter((r) => r.obj?.kind === "Namespace").map((r) => r.file);
-        const namespaces = renderedObjects.filter((r) => r.obj?.kind === "Namespace").map((r) => `namespace/${r.obj.metadata.name}`);
+        const renderedNamespaces = readdirSync(manifestDir)
+            .map((f) => ({ file: path.join(manifestDir, f), obj: YAML.parse(readFileSync(path.join(manifestDir, f), "utf8")) }))
+            .filter((r) => r.obj?.kind === "Namespace");
+        const nsFiles = renderedNamespaces.map((r) => r.file);
+        const namespaces = renderedNamespaces.map((r) => `namespace/${r.obj.metadata.name}`);
         if (namespaces.length !== 2) throw new Error(`expected 2 rendered namespaces, found ${namespaces.join(", ") || "none"} in ${readdirSync(manifestDir).join(", ")}`);
         // Untimed: a namespace being deleted cannot be filled again until it is gone.
         const namespacesGone = async () => must(await kubectl(["wait", "--for=delete", ...namespaces, "--timeout=300s"]), "kubectl wait for deletion");

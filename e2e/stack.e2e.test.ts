@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { KNOWN_DIGESTS } from "../lib/manifests";
 import {
-    eventually, exists, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
+    clientKeyData, eventually, exists, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -133,7 +133,7 @@ describe("a stack like dev", () => {
 
     test("a. state: the kubeconfig is encrypted and the bundle is not stored as one blob", () => {
         const state = readFileSync(stateFile(w, stack), "utf8");
-        const key = /client-key-data: (\S+)/.exec(kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]))![1];
+        const key = clientKeyData(w);
         assert.ok(!state.includes(key), "client key in plain text in the state");
         let longest = 0;
         JSON.parse(state, (_k, v) => {
@@ -144,7 +144,7 @@ describe("a stack like dev", () => {
     });
 
     test("a. logs: the CLI's automatic logs under PULUMI_HOME hold no plain-text client key", () => {
-        const keyData = /client-key-data: (\S+)/.exec(kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]))![1];
+        const keyData = clientKeyData(w);
         // The base64 form as given, and a line of the PEM body inside it.
         const pemLine = Buffer.from(keyData, "base64").toString("utf8").split("\n")[1];
         const dir = path.join(w.env.PULUMI_HOME!, "logs");

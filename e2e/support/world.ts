@@ -188,12 +188,20 @@ export function stackConfig(w: World, extra: Record<string, unknown> = {}): Reco
     };
 }
 
+/** The cluster's kubeconfig with certificates and key embedded, as a kubeconfig handed to CI would be. */
+export function embeddedKubeconfig(w: World): string {
+    return kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]);
+}
+
+/** The client key of that kubeconfig (base64), which must never be stored or logged in plain text. */
+export function clientKeyData(w: World): string {
+    return /client-key-data: (\S+)/.exec(embeddedKubeconfig(w))![1];
+}
+
 /** Creates a stack with a passphrase secrets provider and the kubeconfig of the local cluster as a secret. */
 export async function newStack(w: World, stack: string, config: Record<string, unknown>): Promise<void> {
     await pulumiOk(w, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
-    // Certificates and key embedded, as a kubeconfig handed to CI would be.
-    const embedded = kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]);
-    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, `${PROJECT}:kubeconfig`, embedded]);
+    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, `${PROJECT}:kubeconfig`, embeddedKubeconfig(w)]);
     await setConfig(w, stack, config);
 }
 

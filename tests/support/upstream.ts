@@ -40,20 +40,20 @@ function digestOf(kind: UpstreamKind, version: string): string {
 
 const cache = new Map<string, KubeObject[]>();
 
+/** The bytes of an upstream file, from the mirror folder or the real URL, checked against its digest. */
+async function upstreamFile(kind: UpstreamKind, version: string): Promise<Buffer> {
+    const data = MIRROR ? readFileSync(path.join(MIRROR, MIRROR_PATH[kind].replace("{version}", version))) : await download(kind, version);
+    const actual = createHash("sha256").update(data).digest("hex");
+    if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
+    return data;
+}
+
 /** The parsed objects of an upstream file, verified against its digest. */
 export async function upstreamObjects(kind: UpstreamKind, version: string): Promise<KubeObject[]> {
     const key = `${kind}@${version}`;
     const hit = cache.get(key);
     if (hit) return hit;
-    let data: Buffer;
-    if (MIRROR) {
-        data = readFileSync(path.join(MIRROR, MIRROR_PATH[kind].replace("{version}", version)));
-    } else {
-        data = await download(kind, version);
-    }
-    const actual = createHash("sha256").update(data).digest("hex");
-    if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
-    const objects = parseManifest(data.toString("utf8"));
+    const objects = parseManifest((await upstreamFile(kind, version)).toString("utf8"));
     cache.set(key, objects);
     return objects;
 }
@@ -86,9 +86,7 @@ export async function mirrorDir(into: string): Promise<string> {
     if (MIRROR) return MIRROR;
     const { mkdirSync, writeFileSync } = await import("node:fs");
     for (const [kind, version] of MIRRORED) {
-        const data = await download(kind, version);
-        const actual = createHash("sha256").update(data).digest("hex");
-        if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
+        const data = await upstreamFile(kind, version);
         const file = path.join(into, MIRROR_PATH[kind].replace("{version}", version));
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, data);
