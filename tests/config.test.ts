@@ -118,17 +118,22 @@ describe("config validation", () => {
         const project = YAML.parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
         assert.equal(project.name, PROJECT);
         // A declared key without a default would be required by the engine: optional ones stay undeclared.
-        const withDefault = (Object.entries(SETTINGS) as [string, { type: string; default?: unknown }][]).filter(([, s]) => s.default !== undefined);
+        const withDefault = (Object.entries(SETTINGS) as [string, { type: string; default?: unknown; description: string }][]).filter(([, s]) => s.default !== undefined);
         assert.deepEqual(Object.keys(project.config).sort(), withDefault.map(([k]) => k).sort());
         for (const [key, s] of withDefault) {
             assert.equal(project.config[key].type, s.type, key);
             assert.deepEqual(project.config[key].default, s.default, key);
+            assert.equal(project.config[key].description, s.description, `${key}: run npm run config-docs`);
         }
     });
 
-    test("README documents every setting", () => {
+    test("README documents every setting with the text of lib/config.ts", () => {
         const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-        for (const key of Object.keys(SETTINGS)) assert.match(readme, new RegExp("`" + key + "`"), key);
+        for (const [key, s] of Object.entries(SETTINGS) as [string, { description: string }][]) {
+            const row = readme.split("\n").find((l) => l.startsWith("| `" + key + "` |"));
+            assert.ok(row, `${key}: no row in README's table; run npm run config-docs`);
+            assert.ok(row.includes(s.description.replace(/\|/g, "\\|")), `${key}: README's text differs from lib/config.ts; run npm run config-docs`);
+        }
     });
 
     test("a bad config registers nothing", async () => {
