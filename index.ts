@@ -26,12 +26,18 @@ export = async () => {
         ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, vpcId: cluster.vpcId, vswitchIds: cluster.vswitchIds, clusterId: cluster.clusterId }, { providers: [cloud!] })
         : undefined;
 
-    const kube = kubernetesProvider("kubernetes", cluster
+    const access = cluster
         ? { kubeconfig: cluster.kubeconfig, renderDir: cfg.renderDir }
-        : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context, renderDir: cfg.renderDir },
-        { dependsOn: cluster ? [cluster.nodePool] : [] });
+        : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context, renderDir: cfg.renderDir };
+    const kube = kubernetesProvider("kubernetes", access, { dependsOn: cluster ? [cluster.nodePool] : [] });
 
-    const operator = new PrometheusOperator("operator", { ...cfg.operator, objects: upstream.operatorObjects, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
+    const operator = new PrometheusOperator("operator", {
+        ...cfg.operator,
+        objects: upstream.operatorObjects,
+        cacheFile: upstream.operatorCacheFile,
+        access,
+        awaitServiceEndpoints: cfg.awaitServiceEndpoints,
+    }, { providers: [kube] });
     const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
     const strict = cfg.mesh.strictMtls
         ? new StrictMtls("strict-mtls", { namespace: bookinfo.namespaceName, dependsOn: [bookinfo.namespace, ...(mesh ? [mesh] : [])] }, { providers: [kube] })

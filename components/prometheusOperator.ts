@@ -1,11 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { declareObjects, ManifestObject, stripDescriptions } from "../lib/kubeObjects";
+import { CrdSet } from "../lib/crdSet";
+import { declareObjects, ManifestObject } from "../lib/kubeObjects";
+import { KubeAccess } from "../lib/kubeProvider";
 import { KubeObject } from "../lib/manifests";
 
 export interface PrometheusOperatorArgs {
     /** The verified objects of the release's bundle.yaml. */
     objects: KubeObject[];
+    /** The same objects in the download cache, from which the CRDs are applied. */
+    cacheFile: string;
     version: string;
+    /** The cluster the provider of the other objects talks to. */
+    access: KubeAccess;
     /** Keep the CRDs in the cluster when the stack forgets them. */
     retainCrds: boolean;
     /** Drop the schemas' description texts from the CRDs. */
@@ -16,7 +22,7 @@ export interface PrometheusOperatorArgs {
 
 /** prometheus-operator from its release bundle: ten monitoring.coreos.com CRDs, RBAC, the Deployment. */
 export class PrometheusOperator extends pulumi.ComponentResource {
-    readonly crds: ManifestObject[];
+    readonly crds: CrdSet;
     readonly resources: ManifestObject[];
     readonly version: string;
     /** Namespace the bundle installs the operator into. */
@@ -25,13 +31,18 @@ export class PrometheusOperator extends pulumi.ComponentResource {
     constructor(name: string, args: PrometheusOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:operator:PrometheusOperator", name, {}, opts);
         const isCrd = (o: KubeObject) => o.kind === "CustomResourceDefinition";
-        const crdObjects = args.objects.filter(isCrd).map((c) => (args.stripCrdDescriptions ? stripDescriptions(c) : c));
-        if (crdObjects.length === 0) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
+        if (!args.objects.some(isCrd)) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.
-        this.crds = declareObjects(`${name}-crd`, crdObjects, { parent: this, retainOnDelete: args.retainCrds });
-        const rest = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: this.crds }, args);
-        this.resources = [...this.crds, ...rest];
+        this.crds = new CrdSet(`${name}-crds`, {
+            objects: args.objects,
+            cacheFile: args.cacheFile,
+            stripDescriptions: args.stripCrdDescriptions,
+            retain: args.retainCrds,
+            ...args.access,
+            timeoutSeconds: 300,
+        }, { parent: this });
+        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds] }, args);
         this.version = args.version;
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";
         this.registerOutputs({ version: this.version, namespace: this.namespace });

@@ -91,7 +91,7 @@ export const SETTINGS = {
     operatorVersion: { type: "string", default: "v0.93.0", description: "prometheus-operator release whose bundle.yaml is installed.", accepts: matches(/^v\d+\.\d+\.\d+$/, "a release tag such as v0.93.0") },
     operatorUrlTemplate: { type: "string", default: "https://github.com/prometheus-operator/prometheus-operator/releases/download/{version}/bundle.yaml", description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: urlTemplate },
     operatorSha256: { type: "string", description: "sha256 of bundle.yaml. Needed for a version the code does not know; overrides the known digest.", accepts: matches(SHA256, "64 lower-case hex characters") },
-    stripCrdDescriptions: { type: "boolean", default: false, description: "Drop the description texts from the CRD schemas: a quarter of the size, so faster previews and a smaller state; kubectl explain then shows no text." },
+    stripCrdDescriptions: { type: "boolean", default: false, description: "Drop the description texts from the CRD schemas: a quarter of the size in the cluster; kubectl explain then shows no text." },
     retainCrds: { type: "boolean", default: true, description: "Keep the monitoring.coreos.com CRDs in the cluster on destroy (deleting a CRD deletes every object of its kind, other teams' included)." },
 
     istioVersion: { type: "string", default: "1.28.10", description: "Istio tag whose Bookinfo sample is deployed.", accepts: matches(/^\d+\.\d+\.\d+$/, "an Istio tag such as 1.28.10") },

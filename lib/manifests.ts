@@ -109,7 +109,7 @@ export function parseManifest(text: string): KubeObject[] {
  */
 export async function loadManifest(src: ManifestSource, opts: { cacheDir?: string; timeoutSeconds: number }): Promise<KubeObject[]> {
     const dir = opts.cacheDir ?? defaultCacheDir();
-    const parsedPath = path.join(dir, `${src.sha256}.json`);
+    const parsedPath = parsedCacheFile(src, opts);
     try {
         return JSON.parse(await fs.readFile(parsedPath, "utf8")) as KubeObject[];
     } catch {
@@ -126,6 +126,11 @@ export async function loadManifest(src: ManifestSource, opts: { cacheDir?: strin
     const objects = parseManifest(data.toString("utf8"));
     await writeCache(dir, src.sha256, data, objects);
     return objects;
+}
+
+/** Where loadManifest keeps the parsed objects of a verified file. */
+export function parsedCacheFile(src: ManifestSource, opts: { cacheDir?: string }): string {
+    return path.join(opts.cacheDir ?? defaultCacheDir(), `${src.sha256}.json`);
 }
 
 async function writeCache(dir: string, sha: string, data: Buffer, objects: KubeObject[]): Promise<void> {

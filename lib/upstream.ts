@@ -1,5 +1,6 @@
 import { PROJECT, StackConfig } from "./config";
-import { KNOWN_DIGESTS, KubeObject, loadManifest, manifestSource } from "./manifests";
+import { existsSync } from "node:fs";
+import { KNOWN_DIGESTS, KubeObject, loadManifest, ManifestError, manifestSource, parsedCacheFile } from "./manifests";
 
 // Everything the program needs from outside, fetched and checked before the first resource is declared.
 
@@ -13,6 +14,8 @@ export interface ScrapeTarget {
 
 export interface Upstream {
     operatorObjects: KubeObject[];
+    /** The operator objects in the download cache: the CRDs are applied from there. */
+    operatorCacheFile: string;
     bookinfoObjects: KubeObject[];
     scrapeTargets: ScrapeTarget[];
 }
@@ -36,7 +39,13 @@ export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
         loadManifest(operatorSrc, cfg.downloads),
         loadManifest(bookinfoSrc, cfg.downloads),
     ]);
-    return { operatorObjects, bookinfoObjects, scrapeTargets: scrapeTargets(bookinfoObjects, cfg.scrape.services, cfg.bookinfo.version) };
+    const operatorCacheFile = parsedCacheFile(operatorSrc, cfg.downloads);
+    if (!existsSync(operatorCacheFile)) {
+        throw new ManifestError(
+            `${PROJECT}:manifestCacheDir: cannot write ${operatorCacheFile}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
+        );
+    }
+    return { operatorObjects, operatorCacheFile, bookinfoObjects, scrapeTargets: scrapeTargets(bookinfoObjects, cfg.scrape.services, cfg.bookinfo.version) };
 }
 
 /** Resolves each configured service against the Services of the Bookinfo manifest that is deployed. */

@@ -1,59 +1,95 @@
+import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as YAML from "yaml";
 import { Bookinfo } from "../components/bookinfo";
 import { MeshPrometheus } from "../components/meshPrometheus";
 import { MtlsServiceMonitor } from "../components/mtlsServiceMonitor";
-import { PrometheusOperator } from "../components/prometheusOperator";
+import { PrometheusOperator, PrometheusOperatorArgs } from "../components/prometheusOperator";
 import { CERT_CONTRACT } from "../lib/certContract";
+import { crdObjects } from "../lib/crdSet";
+import { KubeObject } from "../lib/manifests";
 import { scrapeTargets } from "../lib/upstream";
-import { byType, inStack, one, recorded, resolve } from "./support/harness";
+import { byType, inStack, one, recorded, resolve, secretValue } from "./support/harness";
 import { upstreamObjects } from "./support/upstream";
 
 function matchesLabels(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
     return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
 
+const CRD_SET = "pulumi-nodejs:dynamic/kubernetes:CrdSet";
+const ACCESS = { kubeconfig: "apiVersion: v1\nkind: Config\n", context: "ctx" };
+
+function operatorArgs(objects: KubeObject[], extra: Partial<PrometheusOperatorArgs> = {}): PrometheusOperatorArgs {
+    return { objects, cacheFile: "/cache/bundle.json", version: "v0.93.0", access: ACCESS, retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true, ...extra };
+}
+
 describe("PrometheusOperator", () => {
-    test("declares every object of the bundle once, CRDs retained by default", async () => {
+    test("applies the ten CRDs as one resource of names and digests, everything else once, after them", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true }));
-        const crds = byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
-        assert.equal(crds.length, 10);
-        assert.deepEqual(new Set(crds.map((c) => c.inputs.spec.group)), new Set(["monitoring.coreos.com"]));
-        for (const c of crds) assert.equal(c.opts.retainOnDelete, true, c.name);
+        await inStack(() => new PrometheusOperator("operator", operatorArgs(objects)));
+        assert.equal(byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").length, 0);
+        const set = one(recorded, CRD_SET, "operator-crds");
+        const crds = objects.filter((o) => o.kind === "CustomResourceDefinition");
+        assert.deepEqual(set.inputs.names, crds.map((c) => c.metadata.name));
+        assert.ok(set.inputs.names.every((n: string) => n.endsWith(".monitoring.coreos.com")));
+        assert.match(set.inputs.digest, /^[0-9a-f]{64}$/);
+        assert.equal(set.inputs.retain, true);
+        assert.equal(set.inputs.cacheFile, "/cache/bundle.json");
+        assert.equal(set.inputs.context, "ctx");
+        assert.equal(secretValue(set.inputs.kubeconfig), ACCESS.kubeconfig);
+        assert.deepEqual((set.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["kubeconfig"]);
+        // State holds no schema: the serialized provider captured code, not the objects.
+        const stored = JSON.stringify(set.inputs);
+        assert.ok(stored.length < 64 * 1024, `${stored.length} bytes`);
+        assert.equal(stored.includes((crds[0].spec as any).versions[0].schema.openAPIV3Schema.description.slice(0, 60)), false);
+
         const deployment = one(recorded, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator");
         assert.equal(deployment.inputs.metadata.namespace, "default");
         assert.equal(deployment.opts.retainOnDelete, undefined);
-        // The CRDs come before everything else of the bundle.
-        assert.equal((deployment.opts.dependsOn as unknown[]).length, 10);
+        assert.equal((deployment.opts.dependsOn as unknown[]).length, 1);
         one(recorded, "kubernetes:core/v1:ServiceAccount", "operator-prometheus-operator");
         one(recorded, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "operator-prometheus-operator");
-        assert.equal(recorded.filter((r) => r.custom).length, objects.length);
+        assert.equal(recorded.filter((r) => r.custom).length, objects.length - crds.length + 1);
     });
 
-    test("CRDs are deleted with the stack only when retainCrds is off", async () => {
+    test("retainCrds off is carried to the CRD set, which then deletes them", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: false, stripCrdDescriptions: false, awaitServiceEndpoints: true }));
-        for (const c of byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")) assert.equal(c.opts.retainOnDelete, false);
+        await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { retainCrds: false })));
+        assert.equal(one(recorded, CRD_SET).inputs.retain, false);
     });
 
-    test("stripCrdDescriptions drops the schema texts and keeps properties named description", async () => {
+    test("rendering sends no kubeconfig to the CRD set", async () => {
         const objects = await upstreamObjects("operator", "v0.93.0");
-        await inStack(() => new PrometheusOperator("operator", { objects, version: "v0.93.0", retainCrds: true, stripCrdDescriptions: true, awaitServiceEndpoints: true }));
-        const crds = byType(recorded, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
-        const text = JSON.stringify(crds.map((c) => c.inputs));
-        const schemas = JSON.stringify(crds.map((c) => c.inputs.spec.versions.map((v: any) => v.schema.openAPIV3Schema)));
+        await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { access: { ...ACCESS, renderDir: "/out" } })));
+        const set = one(recorded, CRD_SET);
+        assert.equal(set.inputs.kubeconfig, undefined);
+        assert.equal(set.inputs.context, undefined);
+        assert.equal(set.inputs.renderDir, "/out");
+    });
+
+    test("stripCrdDescriptions drops the schema texts, keeps properties named description, and changes the digest", async () => {
+        const objects = await upstreamObjects("operator", "v0.93.0");
+        const stripped = crdObjects(objects, true);
+        const schemas = JSON.stringify(stripped.map((c: any) => c.spec.versions.map((v: any) => v.schema.openAPIV3Schema)));
         assert.equal(/"description":"/.test(schemas), false);
-        const original = JSON.stringify(objects.filter((o) => o.kind === "CustomResourceDefinition"));
-        assert.ok(text.length < original.length / 3, `${text.length} of ${original.length}`);
+        const original = JSON.stringify(crdObjects(objects, false));
+        assert.ok(JSON.stringify(stripped).length < original.length / 3, `${JSON.stringify(stripped).length} of ${original.length}`);
         // A schema property that is itself named "description" is part of the API and stays.
         assert.ok(schemas.includes('"description":{'));
+
+        await inStack(() => new PrometheusOperator("operator", operatorArgs(objects)));
+        const full = one(recorded, CRD_SET).inputs;
+        await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { stripCrdDescriptions: true })));
+        const lean = one(recorded, CRD_SET).inputs;
+        assert.equal(lean.stripDescriptions, true);
+        assert.deepEqual(lean.names, full.names);
+        assert.notEqual(lean.digest, full.digest);
     });
 
     test("a bundle without CRDs is refused", async () => {
         const objects = (await upstreamObjects("operator", "v0.93.0")).filter((o) => o.kind !== "CustomResourceDefinition");
-        await assert.rejects(inStack(() => new PrometheusOperator("operator", { objects, version: "v9.9.9", retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true })), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
+        await assert.rejects(inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { version: "v9.9.9" }))), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
     });
 });
 

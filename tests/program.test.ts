@@ -97,6 +97,8 @@ describe("whole program: cluster created", () => {
         assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
         const kube = one(resources, "pulumi:providers:kubernetes");
         assert.equal(secretValue(kube.inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
+        // The CRDs are applied outside the provider, to the same cluster.
+        assert.equal(secretValue(one(resources, "pulumi-nodejs:dynamic/kubernetes:CrdSet").inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
         assert.equal(outputs.clusterId, "cluster-ack-id");
         assert.equal(outputs.kubeconfig, CREDENTIAL_KUBECONFIG);
         assert.equal(await isSecret(raw.kubeconfig as never), true);
@@ -125,7 +127,7 @@ describe("whole program: cluster and mesh created", () => {
         assert.equal((pa.opts.dependsOn as unknown[]).length, 2);
         assert.equal(outputs.meshId, "mesh-asm-id");
         assert.equal(outputs.clusterId, "cluster-ack-id");
-        assert.ok(resources.filter((r) => r.type.startsWith(KUBE_TYPES_PREFIX)).length > 30);
+        assert.ok(resources.filter((r) => r.type.startsWith(KUBE_TYPES_PREFIX)).length > 20);
     });
 
     test("forced delete only when configured", async () => {

@@ -1,0 +1,249 @@
+import * as pulumi from "@pulumi/pulumi";
+import { KubeObject } from "./manifests";
+import { stripDescriptions } from "./kubeObjects";
+
+// The operator's ten CRDs are 2.4 MB of schema. As ten provider resources, state holds each three times
+// (inputs, outputs, the outputs' copy of the inputs) and every preview moves all of it through Check and
+// Diff: 0.8 s per CRD. Here they are one resource keyed by the digest of the exact objects, applied from
+// the verified download cache with server-side apply, as `kubectl apply --server-side` does. State holds
+// names and digests only, so a no-change preview compares two strings.
+
+// The field manager of every apply; kept in the serialized provider as a literal.
+const FIELD_MANAGER = "asm-prometheus-mtls";
+
+export interface CrdSetArgs {
+    /** Parsed objects of the verified bundle; only the CRDs are applied. */
+    objects: KubeObject[];
+    /** The verified bundle's parsed objects in the download cache, which the apply reads back. */
+    cacheFile: string;
+    stripDescriptions: boolean;
+    /** Keep the CRDs in the cluster when the stack forgets them. */
+    retain: boolean;
+    kubeconfig?: pulumi.Input<string>;
+    context?: string;
+    /** Write the CRDs there as YAML instead of applying them. */
+    renderDir?: string;
+    /** How long each CRD may take to become Established. */
+    timeoutSeconds: number;
+}
+
+/** What state holds; the provider methods receive it as inputs and outputs. */
+interface CrdSetState {
+    names: string[];
+    digest: string;
+    cacheFile: string;
+    stripDescriptions: boolean;
+    retain: boolean;
+    kubeconfig?: string;
+    context?: string;
+    renderDir?: string;
+    timeoutSeconds: number;
+}
+
+/** The CRDs of a manifest as they are applied; the program and the apply both derive them with this. */
+export function crdObjects(objects: KubeObject[], strip: boolean): KubeObject[] {
+    return objects.filter((o) => o.kind === "CustomResourceDefinition").map((c) => (strip ? stripDescriptions(c) : c));
+}
+
+function digestOf(crds: KubeObject[]): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createHash } = require("node:crypto") as typeof import("node:crypto");
+    return createHash("sha256").update(JSON.stringify(crds)).digest("hex");
+}
+
+// The provider runs in the engine's dynamic-provider process, from a serialized copy of these functions:
+// modules are required inside them, and the Kubernetes client only by the methods that talk to a cluster.
+
+async function readCrds(s: CrdSetState): Promise<KubeObject[]> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("node:fs") as typeof import("node:fs");
+    let objects: KubeObject[];
+    try {
+        objects = JSON.parse(fs.readFileSync(s.cacheFile, "utf8")) as KubeObject[];
+    } catch (e) {
+        throw new Error(`cannot read the verified bundle ${s.cacheFile}: ${(e as Error).message}; run the update again, which downloads and verifies it`);
+    }
+    const crds = crdObjects(objects, s.stripDescriptions);
+    const digest = digestOf(crds);
+    if (digest !== s.digest) throw new Error(`${s.cacheFile} holds CRDs with digest ${digest}, the program declared ${s.digest}; nothing was applied`);
+    return crds;
+}
+
+interface Reply {
+    status: number;
+    body: { status?: { conditions?: { type: string; status: string }[] }; message?: string };
+}
+
+/**
+ * Requests to the API server as the kubeconfig's user. The Kubernetes client resolves the kubeconfig
+ * (certificates, tokens, exec plugins, proxies); the bodies go as plain JSON, because its typed
+ * serializer drops the CRD schemas' `x-kubernetes-*` keys and re-encodes 2.4 MB twice.
+ */
+async function cluster(s: CrdSetState): Promise<(method: string, path: string, body?: unknown) => Promise<Reply>> {
+    const k8s = await import("@kubernetes/client-node");
+    const kc = new k8s.KubeConfig();
+    if (s.kubeconfig) kc.loadFromString(s.kubeconfig);
+    else kc.loadFromDefault();
+    if (s.context) kc.setCurrentContext(s.context);
+    const server = kc.getCurrentCluster()?.server;
+    if (!server) throw new Error(`the kubeconfig${s.context ? ` context ${s.context}` : ""} names no cluster server`);
+    return async (method, path, body) => {
+        const url = new URL(server.replace(/\/$/, "") + path);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const http = require(url.protocol === "http:" ? "node:http" : "node:https") as typeof import("node:https");
+        const opts: import("node:https").RequestOptions = { method, headers: { Accept: "application/json" } };
+        await kc.applyToHTTPSOptions(opts);
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        if (data !== undefined) opts.headers = { ...opts.headers, "Content-Type": method === "PATCH" ? "application/apply-patch+yaml" : "application/json" };
+        return new Promise<Reply>((resolve, reject) => {
+            const req = http.request(url, opts, (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => {
+                    const text = Buffer.concat(chunks).toString("utf8");
+                    let parsed: Reply["body"] = {};
+                    try {
+                        parsed = JSON.parse(text);
+                    } catch {
+                        parsed = { message: text.slice(0, 500) };
+                    }
+                    resolve({ status: res.statusCode ?? 0, body: parsed });
+                });
+                res.on("error", reject);
+            });
+            req.on("error", (e) => reject(new Error(`${method} ${url.origin}${url.pathname}: ${e.message}`)));
+            req.end(data);
+        });
+    };
+}
+
+const CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+
+function failed(what: string, r: Reply): Error {
+    return new Error(`${what}: HTTP ${r.status}: ${r.body.message ?? "no message"}`);
+}
+
+/** Where a rendered CRD goes (the folder itself for ""), beside the provider's own 1-manifest folder. */
+function renderPath(dir: string, name: string): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path = require("node:path") as typeof import("node:path");
+    return name ? path.join(dir, "0-crd", `apiextensions.k8s.io-v1-customresourcedefinition-${name}.yaml`) : path.join(dir, "0-crd");
+}
+
+async function apply(s: CrdSetState): Promise<void> {
+    const crds = await readCrds(s);
+    if (s.renderDir) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const fs = require("node:fs") as typeof import("node:fs");
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const YAML = require("yaml") as typeof import("yaml");
+        fs.mkdirSync(renderPath(s.renderDir, ""), { recursive: true });
+        for (const c of crds) fs.writeFileSync(renderPath(s.renderDir, c.metadata.name), YAML.stringify(c));
+        return;
+    }
+    const call = await cluster(s);
+    for (const c of crds) {
+        // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
+        const r = await call("PATCH", `${CRD_PATH}/${c.metadata.name}?fieldManager=${FIELD_MANAGER}&force=true`, c);
+        if (r.status !== 200 && r.status !== 201) throw failed(`apply CRD ${c.metadata.name}`, r);
+    }
+    const deadline = Date.now() + s.timeoutSeconds * 1000;
+    let pending = crds.map((c) => c.metadata.name);
+    while (pending.length > 0) {
+        const still: string[] = [];
+        for (const name of pending) {
+            const r = await call("GET", `${CRD_PATH}/${name}`);
+            if (r.status !== 200) throw failed(`read CRD ${name}`, r);
+            const ok = (t: string) => r.body.status?.conditions?.some((c) => c.type === t && c.status === "True");
+            if (!(ok("Established") && ok("NamesAccepted"))) still.push(name);
+        }
+        pending = still;
+        if (pending.length === 0) break;
+        if (Date.now() > deadline) throw new Error(`CRDs not Established after ${s.timeoutSeconds} s: ${pending.join(", ")}`);
+        await new Promise((r) => setTimeout(r, 250));
+    }
+}
+
+async function remove(s: CrdSetState, names: string[]): Promise<void> {
+    if (s.renderDir) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const fs = require("node:fs") as typeof import("node:fs");
+        for (const name of names) fs.rmSync(renderPath(s.renderDir, name), { force: true });
+        return;
+    }
+    const call = await cluster(s);
+    for (const name of names) {
+        const r = await call("DELETE", `${CRD_PATH}/${name}`);
+        if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw failed(`delete CRD ${name}`, r);
+    }
+    // Gone means the API server has also deleted every custom resource of these kinds.
+    const deadline = Date.now() + s.timeoutSeconds * 1000;
+    for (const name of names) {
+        for (;;) {
+            const r = await call("GET", `${CRD_PATH}/${name}`);
+            if (r.status === 404) break;
+            if (r.status !== 200) throw failed(`read CRD ${name}`, r);
+            if (Date.now() > deadline) throw new Error(`CRD ${name} still exists after ${s.timeoutSeconds} s`);
+            await new Promise((r) => setTimeout(r, 250));
+        }
+    }
+}
+
+const sameList = (a: string[] = [], b: string[] = []) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: CrdSetState, news: CrdSetState) {
+        const changed = (["digest", "retain", "kubeconfig", "context", "renderDir", "timeoutSeconds"] as const).filter((k) => olds[k] !== news[k]);
+        // After a refresh, names lists only the CRDs that still exist.
+        if (!sameList(olds.names, news.names)) changed.push("names" as never);
+        return { changes: changed.length > 0, replaces: changed.includes("renderDir") ? ["renderDir"] : [] };
+    },
+    async create(inputs: CrdSetState) {
+        await apply(inputs);
+        return { id: inputs.names.join(","), outs: inputs };
+    },
+    async update(_id: string, olds: CrdSetState, news: CrdSetState) {
+        await apply(news);
+        // CRDs the new bundle no longer has: deleting one deletes its custom resources, so only without retain.
+        const dropped = olds.names.filter((n) => !news.names.includes(n));
+        if (!news.retain && dropped.length > 0) await remove(news, dropped);
+        return { outs: news };
+    },
+    async delete(_id: string, props: CrdSetState) {
+        if (!props.retain) await remove(props, props.names);
+    },
+    async read(id: string, props: CrdSetState) {
+        if (props.renderDir) return { id, props };
+        const call = await cluster(props);
+        const names: string[] = [];
+        for (const name of props.names) {
+            const r = await call("GET", `${CRD_PATH}/${name}`);
+            if (r.status === 200) names.push(name);
+            else if (r.status !== 404) throw failed(`read CRD ${name}`, r);
+        }
+        return { id, props: { ...props, names } };
+    },
+};
+
+/** The CRDs of a bundle, applied as one unit; a custom resource of theirs dependsOn this. */
+export class CrdSet extends pulumi.dynamic.Resource {
+    declare readonly names: pulumi.Output<string[]>;
+    declare readonly digest: pulumi.Output<string>;
+
+    constructor(name: string, args: CrdSetArgs, opts?: pulumi.CustomResourceOptions) {
+        const crds = crdObjects(args.objects, args.stripDescriptions);
+        const state: pulumi.Inputs = {
+            names: crds.map((c) => c.metadata.name),
+            digest: digestOf(crds),
+            cacheFile: args.cacheFile,
+            stripDescriptions: args.stripDescriptions,
+            retain: args.retain,
+            // Rendering talks to no cluster.
+            kubeconfig: args.kubeconfig === undefined || args.renderDir ? undefined : pulumi.secret(args.kubeconfig),
+            context: args.renderDir ? undefined : args.context,
+            renderDir: args.renderDir,
+            timeoutSeconds: args.timeoutSeconds,
+        };
+        super(provider, name, state, { ...opts, additionalSecretOutputs: ["kubeconfig"] }, "kubernetes", "CrdSet");
+    }
+}
