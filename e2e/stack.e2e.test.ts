@@ -289,11 +289,12 @@ describe("a stack like dev", () => {
         });
     }
 
-    test("e. the API server killed in the middle of pulumi up: the next up converges", async () => {
+    test("e. the API server killed in the middle of pulumi up and started again: the next up converges", async () => {
         // Moving Bookinfo to another namespace replaces its objects: a long enough update to interrupt.
         const moved = stackConfig(w, { ...OVERRIDE, appNamespace: "shop" });
         await setConfig(w, stack, moved);
         let killed = false;
+        let restarted: Promise<void> | undefined;
         const run = pulumi(w, ["up", "--yes", "--stack", stack], {
             onSpawn: () => {
                 const poll = setInterval(() => {
@@ -301,6 +302,12 @@ describe("a stack like dev", () => {
                         killed = true;
                         clearInterval(poll);
                         clusterCtl("stop-apiserver");
+                        // Down for 5 s, then back: the provider's awaiters retry through an outage, so the run
+                        // may finish or fail depending on where it was; either way the next up must converge.
+                        restarted = new Promise((ok) => setTimeout(() => {
+                            clusterCtl("start-apiserver");
+                            ok();
+                        }, 5000));
                     }
                 }, 200);
                 poll.unref();
@@ -308,8 +315,8 @@ describe("a stack like dev", () => {
         });
         const r = await run;
         assert.ok(killed, "the API server was not stopped during the update");
-        assert.notEqual(r.code, 0, "pulumi up succeeded although the API server was down");
-        clusterCtl("start-apiserver");
+        await restarted;
+        process.stderr.write(`interrupted pulumi up exited ${r.code}\n`);
 
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         const deployments = kubectlJson(w, ["get", "deployments", "-n", "shop"]).items;
