@@ -1,11 +1,11 @@
 // npm run bench: on one local cluster, in one run, times pulumi against kubectl on the same objects.
 // Not a test: it prints a table and writes .bench/latest.json. Rounds: BENCH_ROUNDS (default 3).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { PROJECT } from "../lib/config";
 import { measure, Measured, median } from "./support/measure";
-import { newStack, pulumiOk, ROOT, setUp, stackConfig, tearDown, World } from "./support/world";
+import { newStack, pulumiOk, ROOT, setUp, stackConfig, stateFile, tearDown, World } from "./support/world";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_STRIP_CRD_DESCRIPTIONS=true measures both sides with stripCrdDescriptions on.
@@ -65,9 +65,14 @@ async function main() {
             evaluate: { name: "program evaluation alone (mocks)", runs: [] },
         };
 
+        let stateBytes = 0;
         for (let i = 0; i < ROUNDS; i++) {
             process.stderr.write(`round ${i + 1}/${ROUNDS}\n`);
             rows.up.runs.push(must(await run(pulumiArgs("bench", "up", "--yes", "--skip-preview")), "pulumi up"));
+            // The file backend writes <stack>.json, or <stack>.json.zst with PULUMI_DIY_BACKEND_ZSTD.
+            const state = [stateFile(w, "bench"), `${stateFile(w, "bench")}.zst`].find((f) => existsSync(f));
+            if (!state) throw new Error(`no state file for stack bench under ${w.stateDir}`);
+            stateBytes = statSync(state).size;
             rows.preview.runs.push(must(await run(pulumiArgs("bench", "preview", "--expect-no-changes")), "pulumi preview"));
             must(await run(pulumiArgs("bench", "destroy", "--yes", "--skip-preview")), "pulumi destroy");
             await namespacesGone();
@@ -113,11 +118,12 @@ async function main() {
         for (const s of Object.values(summary)) {
             console.log(`${pad(s.name, 42)}${pad(s.median_s.toFixed(2), 10)}${pad(`${s.min_s.toFixed(2)}-${s.max_s.toFixed(2)}`, 14)}${s.peak_mib.toFixed(0)}`);
         }
-        console.log(`\nup / (kubectl apply + wait): ${ratios.up_vs_kubectl_apply.toFixed(2)}x   (goal <= 2)`);
+        console.log(`\nstate after up: ${stateBytes} bytes`);
+        console.log(`up / (kubectl apply + wait): ${ratios.up_vs_kubectl_apply.toFixed(2)}x   (goal <= 2)`);
         console.log(`preview / kubectl diff:      ${ratios.preview_vs_kubectl_diff.toFixed(2)}x   (goal <= 1.5)`);
 
         mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
-        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, config: EXTRA, pulumi_env: PULUMI_ENV, objects: files, ...ratios, rows: summary }, null, 2) + "\n");
+        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, config: EXTRA, pulumi_env: PULUMI_ENV, objects: files, state_bytes: stateBytes, ...ratios, rows: summary }, null, 2) + "\n");
         console.log(`\nwritten: .bench/latest.json`);
     } finally {
         tearDown();
