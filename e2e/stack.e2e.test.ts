@@ -234,6 +234,30 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
+    test("b. a CRD co-owned by a former pulumi-kubernetes field manager is taken over: fields the bundle drops go", async () => {
+        // A stack from before the CRD set applied each CRD as its own resource, under pulumi-kubernetes-<id>.
+        const crd = "probes.monitoring.coreos.com";
+        const live = kubectlJson(w, ["get", "crd", crd]);
+        const file = path.join(w.tmp, "former-owner.json");
+        writeFileSync(file, JSON.stringify({ apiVersion: live.apiVersion, kind: live.kind, metadata: { name: crd }, spec: live.spec }));
+        kubectl(w, ["apply", "--server-side", "--force-conflicts", "--field-manager=pulumi-kubernetes-0123abcd", "-f", file]);
+        const managers = () => kubectlJson(w, ["get", "crd", crd, "--show-managed-fields"]).metadata.managedFields.filter((f: any) => f.operation === "Apply").map((f: any) => f.manager).sort();
+        assert.deepEqual(managers(), ["asm-prometheus-mtls", "pulumi-kubernetes-0123abcd"]);
+        const schemaText = () => JSON.stringify(kubectlJson(w, ["get", "crd", crd]).spec.versions[0].schema.openAPIV3Schema);
+
+        // Stripping the descriptions removes fields: only once nobody else owns them.
+        await setConfig(w, stack, stackConfig(w, { stripCrdDescriptions: true }));
+        assert.deepEqual((await plannedChanges(w, stack)).map((s) => `${s.op} ${s.type} ${s.name}`), ["update pulumi-nodejs:dynamic/kubernetes:CrdSet operator-crds"]);
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.deepEqual(managers(), ["asm-prometheus-mtls"]);
+        assert.equal(/"description":"/.test(schemaText()), false);
+
+        await setConfig(w, stack, stackConfig(w));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.ok(/"description":"/.test(schemaText()));
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
     test("c. an override changes exactly what it should, replacing nothing", async () => {
         await setConfig(w, stack, stackConfig(w, OVERRIDE));
         const planned = await plannedChanges(w, stack);

@@ -69,9 +69,18 @@ async function readCrds(s: CrdSetState): Promise<KubeObject[]> {
     return crds;
 }
 
+interface ManagedFields {
+    manager?: string;
+    operation?: string;
+}
+
 interface Reply {
     status: number;
-    body: { status?: { conditions?: { type: string; status: string }[] }; message?: string };
+    body: {
+        metadata?: { resourceVersion?: string; managedFields?: ManagedFields[] };
+        status?: { conditions?: { type: string; status: string }[] };
+        message?: string;
+    };
 }
 
 /**
@@ -79,7 +88,7 @@ interface Reply {
  * (certificates, tokens, exec plugins, proxies); the bodies go as plain JSON, because its typed
  * serializer drops the CRD schemas' `x-kubernetes-*` keys and re-encodes 2.4 MB twice.
  */
-async function cluster(s: CrdSetState): Promise<(method: string, path: string, body?: unknown) => Promise<Reply>> {
+async function cluster(s: CrdSetState): Promise<(method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply>> {
     const k8s = await import("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     if (s.kubeconfig) kc.loadFromString(s.kubeconfig);
@@ -87,14 +96,14 @@ async function cluster(s: CrdSetState): Promise<(method: string, path: string, b
     if (s.context) kc.setCurrentContext(s.context);
     const server = kc.getCurrentCluster()?.server;
     if (!server) throw new Error(`the kubeconfig${s.context ? ` context ${s.context}` : ""} names no cluster server`);
-    return async (method, path, body) => {
+    return async (method, path, body, contentType = "application/apply-patch+yaml") => {
         const url = new URL(server.replace(/\/$/, "") + path);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const http = require(url.protocol === "http:" ? "node:http" : "node:https") as typeof import("node:https");
         const opts: import("node:https").RequestOptions = { method, headers: { Accept: "application/json" } };
         await kc.applyToHTTPSOptions(opts);
         const data = body === undefined ? undefined : JSON.stringify(body);
-        if (data !== undefined) opts.headers = { ...opts.headers, "Content-Type": method === "PATCH" ? "application/apply-patch+yaml" : "application/json" };
+        if (data !== undefined) opts.headers = { ...opts.headers, "Content-Type": contentType };
         return new Promise<Reply>((resolve, reject) => {
             const req = http.request(url, opts, (res) => {
                 const chunks: Buffer[] = [];
@@ -143,9 +152,26 @@ async function apply(s: CrdSetState): Promise<void> {
     }
     const call = await cluster(s);
     for (const c of crds) {
+        const path = `${CRD_PATH}/${c.metadata.name}`;
         // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
-        const r = await call("PATCH", `${CRD_PATH}/${c.metadata.name}?fieldManager=${FIELD_MANAGER}&force=true`, c);
+        const applyCrd = () => call("PATCH", `${path}?fieldManager=${FIELD_MANAGER}&force=true`, c);
+        let r = await applyCrd();
         if (r.status !== 200 && r.status !== 201) throw failed(`apply CRD ${c.metadata.name}`, r);
+        // A stack from before the CRD set applied each CRD as its own resource, under a field manager
+        // pulumi-kubernetes-<id>. As co-owner it would keep every field a newer bundle drops, so its entry goes,
+        // and a second apply removes what nobody owns any more.
+        const managed = r.body.metadata?.managedFields ?? [];
+        const kept = managed.filter((f) => !(f.operation === "Apply" && f.manager?.startsWith("pulumi-kubernetes-")));
+        if (kept.length < managed.length) {
+            const drop = [
+                { op: "test", path: "/metadata/resourceVersion", value: r.body.metadata?.resourceVersion },
+                { op: "replace", path: "/metadata/managedFields", value: kept },
+            ];
+            const d = await call("PATCH", path, drop, "application/json-patch+json");
+            if (d.status !== 200) throw failed(`drop the former field managers of CRD ${c.metadata.name}`, d);
+            r = await applyCrd();
+            if (r.status !== 200) throw failed(`apply CRD ${c.metadata.name}`, r);
+        }
     }
     const deadline = Date.now() + s.timeoutSeconds * 1000;
     let pending = crds.map((c) => c.metadata.name);
