@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CrdSet } from "../lib/crdSet";
+import { CrdSet, isCrd } from "../lib/crdSet";
 import { declareObjects, ManifestObject } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
 import { KubeObject } from "../lib/manifests";
@@ -30,7 +30,6 @@ export class PrometheusOperator extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrometheusOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:operator:PrometheusOperator", name, {}, opts);
-        const isCrd = (o: KubeObject) => o.kind === "CustomResourceDefinition";
         if (!args.objects.some(isCrd)) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.
@@ -39,7 +38,7 @@ export class PrometheusOperator extends pulumi.ComponentResource {
             cacheFile: args.cacheFile,
             stripDescriptions: args.stripCrdDescriptions,
             retain: args.retainCrds,
-            ...args.access,
+            access: args.access,
             timeoutSeconds: 300,
         }, { parent: this });
         this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds] }, args);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KubeObject } from "./manifests";
 import { stripDescriptions } from "./kubeObjects";
+import { clusterCredentials, KubeAccess } from "./kubeProvider";
+import { KubeObject } from "./manifests";
 
 // The operator's ten CRDs are 2.4 MB of schema. As ten provider resources, state holds each three times
 // (inputs, outputs, the outputs' copy of the inputs) and every preview moves all of it through Check and
@@ -19,10 +20,8 @@ export interface CrdSetArgs {
     stripDescriptions: boolean;
     /** Keep the CRDs in the cluster when the stack forgets them. */
     retain: boolean;
-    kubeconfig?: pulumi.Input<string>;
-    context?: string;
-    /** Write the CRDs there as YAML instead of applying them. */
-    renderDir?: string;
+    /** The cluster of the other objects; with renderDir, the CRDs are written there as YAML instead. */
+    access: KubeAccess;
     /** How long each CRD may take to become Established. */
     timeoutSeconds: number;
 }
@@ -40,9 +39,13 @@ interface CrdSetState {
     timeoutSeconds: number;
 }
 
+export function isCrd(o: KubeObject): boolean {
+    return o.kind === "CustomResourceDefinition";
+}
+
 /** The CRDs of a manifest as they are applied; the program and the apply both derive them with this. */
 export function crdObjects(objects: KubeObject[], strip: boolean): KubeObject[] {
-    return objects.filter((o) => o.kind === "CustomResourceDefinition").map((c) => (strip ? stripDescriptions(c) : c));
+    return objects.filter(isCrd).map((c) => (strip ? stripDescriptions(c) : c));
 }
 
 function digestOf(crds: KubeObject[]): string {
@@ -132,11 +135,14 @@ function failed(what: string, r: Reply): Error {
     return new Error(`${what}: HTTP ${r.status}: ${r.body.message ?? "no message"}`);
 }
 
-/** Where a rendered CRD goes (the folder itself for ""), beside the provider's own 1-manifest folder. */
-function renderPath(dir: string, name: string): string {
+/** Where rendered CRDs go, beside the provider's own 1-manifest folder. */
+function renderFolder(dir: string): string {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const path = require("node:path") as typeof import("node:path");
-    return name ? path.join(dir, "0-crd", `apiextensions.k8s.io-v1-customresourcedefinition-${name}.yaml`) : path.join(dir, "0-crd");
+    return (require("node:path") as typeof import("node:path")).join(dir, "0-crd");
+}
+
+function renderFile(dir: string, name: string): string {
+    return `${renderFolder(dir)}/apiextensions.k8s.io-v1-customresourcedefinition-${name}.yaml`;
 }
 
 async function apply(s: CrdSetState): Promise<void> {
@@ -146,8 +152,8 @@ async function apply(s: CrdSetState): Promise<void> {
         const fs = require("node:fs") as typeof import("node:fs");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const YAML = require("yaml") as typeof import("yaml");
-        fs.mkdirSync(renderPath(s.renderDir, ""), { recursive: true });
-        for (const c of crds) fs.writeFileSync(renderPath(s.renderDir, c.metadata.name), YAML.stringify(c));
+        fs.mkdirSync(renderFolder(s.renderDir), { recursive: true });
+        for (const c of crds) fs.writeFileSync(renderFile(s.renderDir, c.metadata.name), YAML.stringify(c));
         return;
     }
     const call = await cluster(s);
@@ -194,7 +200,7 @@ async function remove(s: CrdSetState, names: string[]): Promise<void> {
     if (s.renderDir) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const fs = require("node:fs") as typeof import("node:fs");
-        for (const name of names) fs.rmSync(renderPath(s.renderDir, name), { force: true });
+        for (const name of names) fs.rmSync(renderFile(s.renderDir, name), { force: true });
         return;
     }
     const call = await cluster(s);
@@ -219,10 +225,10 @@ const sameList = (a: string[] = [], b: string[] = []) => a.length === b.length &
 
 const provider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: CrdSetState, news: CrdSetState) {
-        const changed = (["digest", "retain", "kubeconfig", "context", "renderDir", "timeoutSeconds"] as const).filter((k) => olds[k] !== news[k]);
+        const changed = (["digest", "retain", "kubeconfig", "context", "timeoutSeconds"] as const).some((k) => olds[k] !== news[k]);
         // After a refresh, names lists only the CRDs that still exist.
-        if (!sameList(olds.names, news.names)) changed.push("names" as never);
-        return { changes: changed.length > 0, replaces: changed.includes("renderDir") ? ["renderDir"] : [] };
+        const replaced = olds.renderDir !== news.renderDir;
+        return { changes: changed || replaced || !sameList(olds.names, news.names), replaces: replaced ? ["renderDir"] : [] };
     },
     async create(inputs: CrdSetState) {
         await apply(inputs);
@@ -264,10 +270,8 @@ export class CrdSet extends pulumi.dynamic.Resource {
             cacheFile: args.cacheFile,
             stripDescriptions: args.stripDescriptions,
             retain: args.retain,
-            // Rendering talks to no cluster.
-            kubeconfig: args.kubeconfig === undefined || args.renderDir ? undefined : pulumi.secret(args.kubeconfig),
-            context: args.renderDir ? undefined : args.context,
-            renderDir: args.renderDir,
+            ...clusterCredentials(args.access),
+            renderDir: args.access.renderDir,
             timeoutSeconds: args.timeoutSeconds,
         };
         super(provider, name, state, { ...opts, additionalSecretOutputs: ["kubeconfig"] }, "kubernetes", "CrdSet");

@@ -9,13 +9,19 @@ export interface KubeAccess {
     renderDir?: string;
 }
 
+/**
+ * The cluster credentials of an access, the kubeconfig as a secret; none when rendering, which talks to
+ * no cluster (and the provider refuses a kubeconfig alongside it).
+ */
+export function clusterCredentials(access: KubeAccess): { kubeconfig?: pulumi.Output<string>; context?: string } {
+    if (access.renderDir) return {};
+    return { kubeconfig: access.kubeconfig === undefined ? undefined : pulumi.secret(access.kubeconfig), context: access.context };
+}
+
 /** The Kubernetes provider every in-cluster resource goes through. */
 export function kubernetesProvider(name: string, access: KubeAccess, opts?: pulumi.CustomResourceOptions): k8s.Provider {
-    // Rendering talks to no cluster, and the provider refuses a kubeconfig alongside it.
-    const cluster = access.renderDir ? {} : access;
     return new k8s.Provider(name, {
-        kubeconfig: cluster.kubeconfig === undefined ? undefined : pulumi.secret(cluster.kubeconfig),
-        context: cluster.context,
+        ...clusterCredentials(access),
         // The operator's CRDs exceed the 256 KiB last-applied annotation of client-side apply.
         enableServerSideApply: true,
         renderYamlToDirectory: access.renderDir,
