@@ -28,6 +28,12 @@ export interface KubeObject {
     [k: string]: unknown;
 }
 
+export interface LoadedManifest {
+    objects: KubeObject[];
+    /** The parsed objects in the cache, where the cache holds them (unset when it could not be written). */
+    cacheFile?: string;
+}
+
 export interface ManifestSource {
     /** The config keys the values came from, for error messages. */
     settings: { version: string; urlTemplate: string; sha256: string };
@@ -107,11 +113,11 @@ export function parseManifest(text: string): KubeObject[] {
  * The manifest's objects, from the cache when a file with the expected digest is there, else downloaded
  * and verified. Any failure throws before the caller registers a resource.
  */
-export async function loadManifest(src: ManifestSource, opts: { cacheDir?: string; timeoutSeconds: number }): Promise<KubeObject[]> {
+export async function loadManifest(src: ManifestSource, opts: { cacheDir?: string; timeoutSeconds: number }): Promise<LoadedManifest> {
     const dir = opts.cacheDir ?? defaultCacheDir();
-    const parsedPath = parsedCacheFile(src, opts);
+    const parsedPath = path.join(dir, `${src.sha256}.json`);
     try {
-        return JSON.parse(await fs.readFile(parsedPath, "utf8")) as KubeObject[];
+        return { objects: JSON.parse(await fs.readFile(parsedPath, "utf8")) as KubeObject[], cacheFile: parsedPath };
     } catch {
         // Not cached yet (or unreadable): fall through to the download.
     }
@@ -124,16 +130,11 @@ export async function loadManifest(src: ManifestSource, opts: { cacheDir?: strin
         );
     }
     const objects = parseManifest(data.toString("utf8"));
-    await writeCache(dir, src.sha256, data, objects);
-    return objects;
+    return { objects, cacheFile: (await writeCache(dir, src.sha256, data, objects)) ? parsedPath : undefined };
 }
 
-/** Where loadManifest keeps the parsed objects of a verified file. */
-export function parsedCacheFile(src: ManifestSource, opts: { cacheDir?: string }): string {
-    return path.join(opts.cacheDir ?? defaultCacheDir(), `${src.sha256}.json`);
-}
-
-async function writeCache(dir: string, sha: string, data: Buffer, objects: KubeObject[]): Promise<void> {
+/** Returns whether the files were written. */
+async function writeCache(dir: string, sha: string, data: Buffer, objects: KubeObject[]): Promise<boolean> {
     try {
         await fs.mkdir(dir, { recursive: true });
         // Written under a temporary name and renamed, so a concurrent run never reads half a file.
@@ -142,8 +143,10 @@ async function writeCache(dir: string, sha: string, data: Buffer, objects: KubeO
             await fs.writeFile(tmp, body);
             await fs.rename(tmp, path.join(dir, name));
         }
+        return true;
     } catch {
-        // A read-only home (some CI runners) only costs a download next time.
+        // A read-only home (some CI runners): the caller decides whether it needs the file.
+        return false;
     }
 }
 

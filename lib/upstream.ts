@@ -1,6 +1,5 @@
 import { PROJECT, StackConfig } from "./config";
-import { existsSync } from "node:fs";
-import { KNOWN_DIGESTS, KubeObject, loadManifest, ManifestError, manifestSource, parsedCacheFile } from "./manifests";
+import { defaultCacheDir, KNOWN_DIGESTS, KubeObject, loadManifest, ManifestError, manifestSource } from "./manifests";
 
 // Everything the program needs from outside, fetched and checked before the first resource is declared.
 
@@ -35,17 +34,21 @@ export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
         cfg.bookinfo.urlTemplate,
         cfg.bookinfo.sha256,
     );
-    const [operatorObjects, bookinfoObjects] = await Promise.all([
+    const [operator, bookinfo] = await Promise.all([
         loadManifest(operatorSrc, cfg.downloads),
         loadManifest(bookinfoSrc, cfg.downloads),
     ]);
-    const operatorCacheFile = parsedCacheFile(operatorSrc, cfg.downloads);
-    if (!existsSync(operatorCacheFile)) {
+    if (!operator.cacheFile) {
         throw new ManifestError(
-            `${PROJECT}:manifestCacheDir: cannot write ${operatorCacheFile}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
+            `${PROJECT}:manifestCacheDir: cannot write to ${cfg.downloads.cacheDir ?? defaultCacheDir()}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
         );
     }
-    return { operatorObjects, operatorCacheFile, bookinfoObjects, scrapeTargets: scrapeTargets(bookinfoObjects, cfg.scrape.services, cfg.bookinfo.version) };
+    return {
+        operatorObjects: operator.objects,
+        operatorCacheFile: operator.cacheFile,
+        bookinfoObjects: bookinfo.objects,
+        scrapeTargets: scrapeTargets(bookinfo.objects, cfg.scrape.services, cfg.bookinfo.version),
+    };
 }
 
 /** Resolves each configured service against the Services of the Bookinfo manifest that is deployed. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as os from "node:os";
@@ -50,10 +50,21 @@ describe("manifest download", () => {
         requests.length = 0;
         const first = await loadManifest(src, { cacheDir, timeoutSeconds: 5 });
         const second = await loadManifest(src, { cacheDir, timeoutSeconds: 5 });
-        assert.deepEqual(first.map((o) => o.kind), ["ConfigMap", "Secret"]);
+        assert.deepEqual(first.objects.map((o) => o.kind), ["ConfigMap", "Secret"]);
         assert.deepEqual(second, first);
+        assert.equal(first.cacheFile, path.join(cacheDir, `${DIGEST}.json`));
         assert.deepEqual(requests, ["/ok/v1/bundle.yaml"]);
         assert.deepEqual(readdirSync(cacheDir).sort(), [`${DIGEST}.json`, `${DIGEST}.yaml`]);
+    });
+
+    test("a cache that cannot be written still yields the objects, and says so", async () => {
+        // A folder below a regular file cannot be created, not even by root.
+        const file = path.join(tmp(), "a-file");
+        writeFileSync(file, "");
+        const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `${base}/ok/{version}/bundle.yaml`, undefined);
+        const loaded = await loadManifest(src, { cacheDir: path.join(file, "cache"), timeoutSeconds: 5 });
+        assert.deepEqual(loaded.objects.map((o) => o.kind), ["ConfigMap", "Secret"]);
+        assert.equal(loaded.cacheFile, undefined);
     });
 
     test("a digest mismatch fails with both digests and caches nothing", async () => {
@@ -113,6 +124,16 @@ describe("the program and its downloads", () => {
             assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
         });
     }
+
+    test("a download cache that cannot be written registers nothing: the CRDs are applied from it", async () => {
+        const file = path.join(tmp(), "a-file");
+        writeFileSync(file, "");
+        const cacheDir = path.join(file, "cache");
+        await assert.rejects(runProgram(testConfig({ manifestCacheDir: cacheDir })), {
+            message: `asm-prometheus-mtls:manifestCacheDir: cannot write to ${cacheDir}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
+        });
+        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+    });
 
     test("a scraped service that Bookinfo lacks registers nothing", async () => {
         await assert.rejects(runProgram(testConfig({ scrapeServices: ["productpage", "cart"] })), /"cart" is not a Service of Bookinfo 1.28.10/);
