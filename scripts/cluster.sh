@@ -406,7 +406,7 @@ do_env() {
   [ -f "$DIR/admin.kubeconfig" ] || asm_die "cluster is not up (no $DIR/admin.kubeconfig)"
   printf 'export KUBECONFIG=%q\n' "$DIR/admin.kubeconfig"
   # shellcheck disable=SC2016 # $PATH is meant to expand where the output is eval'ed
-  printf 'export PATH=%q:"$PATH"\n' "$BIN"
+  printf 'export PATH=%q:"$PATH"\n' "$(asm_pulumi_path)"
 }
 
 case "${1:-}" in

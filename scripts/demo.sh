@@ -49,8 +49,8 @@ p() { pulumi --non-interactive --stack "$STACK" "$@"; }
 do_up() {
   local t0; t0="$(asm_now)"
   [ -d node_modules ] || npm ci --no-audit --no-fund
-  # The CLI built from source lacks the shim that runs the CRD set's provider; @pulumi/pulumi has it.
-  PATH="$(scripts/toolchain.sh | tail -n 1):$PWD/node_modules/@pulumi/pulumi:$PATH"; export PATH
+  scripts/toolchain.sh >/dev/null
+  PATH="$(asm_pulumi_path):$PATH"; export PATH
   scripts/cluster.sh up
   passphrase
   mkdir -p "$DEMO/state"
@@ -79,7 +79,7 @@ MSG
 
 do_down() {
   if [ -d "$DEMO/state" ]; then
-    PATH="$(scripts/toolchain.sh --print-bin | tail -n 1):$PWD/node_modules/@pulumi/pulumi:$PATH"; export PATH
+    PATH="$(asm_pulumi_path):$PATH"; export PATH
     passphrase
     if scripts/cluster.sh status >/dev/null 2>&1 && pulumi stack select "$STACK" 2>/dev/null; then
       p destroy --yes

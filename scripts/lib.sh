@@ -15,6 +15,13 @@ asm_toolchain_bin() {
   printf '%s\n' "$(asm_cache_root)/toolchain/bin"
 }
 
+# PATH entries for running this project's stacks with the pinned CLI: the toolchain, then the folder of
+# @pulumi/pulumi's pulumi-resource-pulumi-nodejs, which runs the CRD set's provider (a released CLI ships
+# it beside itself; the one built from source does not).
+asm_pulumi_path() {
+  printf '%s:%s\n' "$(asm_toolchain_bin)" "$ASM_REPO_ROOT/node_modules/@pulumi/pulumi"
+}
+
 asm_log() { printf '%s\n' "$*" >&2; }
 asm_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -103,9 +103,8 @@ async function build(tmp: string): Promise<World> {
         ...process.env,
         // Every process this run starts inherits the marker, so the teardown can find all of them.
         ASM_E2E_RUN: tmp,
-        // The engine runs the CRD set's provider through @pulumi/pulumi's own pulumi-resource-pulumi-nodejs,
-        // which a released CLI ships beside itself and a CLI built from source does not.
-        PATH: `${bin}:${path.join(ROOT, "node_modules", "@pulumi", "pulumi")}:${process.env.PATH}`,
+        // The toolchain and the host of the CRD set's provider, as scripts/lib.sh puts them on PATH.
+        PATH: `${sh("bash", ["-c", ". scripts/lib.sh && asm_pulumi_path"]).trim()}:${process.env.PATH}`,
         ASM_CLUSTER_DIR: clusterDir,
         // kubectl's discovery cache, kept out of ~/.kube/cache.
         KUBECACHEDIR: path.join(tmp, "kube-cache"),
