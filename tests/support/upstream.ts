@@ -98,3 +98,25 @@ export async function mirrorDir(into: string): Promise<string> {
 export function mirrorPath(kind: UpstreamKind): string {
     return MIRROR_PATH[kind];
 }
+
+// productpage.py of Bookinfo, which the mesh tests run; its templates and static files are checked against
+// the mirror's SHA256SUMS, the program itself against this pin too.
+const PRODUCTPAGE_DIGESTS: Record<string, string> = {
+    "1.28.10": "5c84beb2ce42e856f3214b9edd120d11165422c1948f49629c103447e6dd7332",
+};
+
+/** The folder of productpage's source in the mirror, every file verified; throws without a mirror. */
+export function productpageDir(version: string): string {
+    if (!MIRROR) throw new Error("the mesh tests run productpage from the mirror: set ASM_UPSTREAM_MIRROR (CI: ../shared/upstream)");
+    const rel = `istio/${version}/productpage`;
+    const sums = readFileSync(path.join(MIRROR, "SHA256SUMS"), "utf8").split("\n")
+        .map((l) => /^([0-9a-f]{64})\s+\.?\/?(.+)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null && m[2].startsWith(`${rel}/`));
+    if (sums.length === 0) throw new Error(`${MIRROR}/SHA256SUMS lists nothing under ${rel}`);
+    for (const [, digest, file] of sums) {
+        const actual = createHash("sha256").update(readFileSync(path.join(MIRROR, file))).digest("hex");
+        if (actual !== digest) throw new Error(`${file}: sha256 ${actual}, SHA256SUMS says ${digest}`);
+    }
+    const main = sums.find(([, , f]) => f === `${rel}/productpage.py`);
+    if (!main || main[1] !== PRODUCTPAGE_DIGESTS[version]) throw new Error(`productpage.py of ${version}: not the pinned digest ${PRODUCTPAGE_DIGESTS[version] ?? "(none pinned)"}`);
+    return path.join(MIRROR, rel);
+}
