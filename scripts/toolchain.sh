@@ -6,7 +6,8 @@
 #   scripts/toolchain.sh --print-bin  print the bin directory only (builds nothing)
 #   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from versions.env
 #   scripts/toolchain.sh TOOL...      only these tools (pulumi pulumi-language-nodejs
-#                                     pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator)
+#                                     pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator
+#                                     istio prometheus)
 #
 # Cache layout: ${XDG_CACHE_HOME:-$HOME/.cache}/asm-prom-mtls/toolchain/
 #   <tool>-<version>/bin/...   one directory per tool and version (a changed pin rebuilds only it)
@@ -21,7 +22,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 asm_load_versions
 
-TOOLS_ALL=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator)
+TOOLS_ALL=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator istio prometheus)
 CACHE="$(asm_cache_root)/toolchain"
 BIN="$CACHE/bin"
 LOGS="$CACHE/logs"
@@ -43,6 +44,8 @@ tool_version() {
     etcd) echo "$ETCD_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     prometheus-operator) echo "$PROMETHEUS_OPERATOR_VERSION" ;;
+    istio) echo "$ISTIO_VERSION" ;;
+    prometheus) echo "$PROMETHEUS_VERSION" ;;
     *) asm_die "unknown tool $1" ;;
   esac
 }
@@ -56,6 +59,23 @@ tool_binaries() {
     etcd) echo etcd ;;
     kwok) echo kwok ;;
     prometheus-operator) echo prometheus-operator ;;
+    istio) echo pilot-discovery pilot-agent istioctl ;;
+    prometheus) echo prometheus ;;
+  esac
+}
+
+# Minutes a cold build took on this project's 2-core machines (empty Go caches), shown while building.
+tool_cold_minutes() {
+  case "$1" in
+    pulumi) echo 9 ;;
+    pulumi-language-nodejs) echo 1 ;;
+    pulumi-resource-kubernetes) echo 7 ;;
+    kubernetes) echo 6 ;;
+    etcd) echo 1 ;;
+    kwok) echo 1 ;;
+    prometheus-operator) echo 2 ;;
+    istio) echo 8 ;;
+    prometheus) echo 5 ;;
   esac
 }
 
@@ -71,6 +91,8 @@ tool_required_modules() {
     etcd) echo "go.etcd.io/etcd/server/v3 $ETCD_VERSION" ;;
     kwok) echo "sigs.k8s.io/kwok $KWOK_VERSION" ;;
     prometheus-operator) echo "github.com/prometheus-operator/prometheus-operator $PROMETHEUS_OPERATOR_VERSION" ;;
+    istio) echo "istio.io/istio $ISTIO_MODULE_VERSION" ;;
+    prometheus) echo "github.com/prometheus/prometheus $PROMETHEUS_MODULE_VERSION" ;;
   esac
 }
 
@@ -241,6 +263,26 @@ build_prometheus-operator() {
     -o "$out/bin/prometheus-operator" github.com/prometheus-operator/prometheus-operator/cmd/operator)
 }
 
+build_istio() {
+  local out="$1" work="$2" ldflags="-s -w" b pkg=istio.io/istio/pkg/version
+  ldflags+=" -X $pkg.buildVersion=$ISTIO_VERSION -X $pkg.buildGitRevision=${ISTIO_MODULE_VERSION##*-}"
+  ldflags+=" -X $pkg.buildStatus=Clean -X $pkg.buildTag=$ISTIO_VERSION -X $pkg.buildHub=docker.io/istio"
+  ldflags+=" -X $pkg.buildOS=linux -X $pkg.buildArch=amd64"
+  scratch_wrapper istio "$work/wrapper"
+  for b in pilot/cmd/pilot-discovery pilot/cmd/pilot-agent istioctl/cmd/istioctl; do
+    (cd "$work/wrapper" && "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$out/bin/${b##*/}" "istio.io/istio/$b")
+  done
+}
+
+build_prometheus() {
+  local out="$1" work="$2" v="${PROMETHEUS_VERSION#v}" pkg=github.com/prometheus/common/version
+  scratch_wrapper prometheus "$work/wrapper"
+  # No web UI assets in the module: the API (all the tests use) works, the UI pages do not.
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X $pkg.Version=$v -X $pkg.Revision=$PROMETHEUS_MODULE_VERSION -X $pkg.Branch=release" \
+    -o "$out/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+}
+
 # ---------------------------------------------------------------------------------------
 # Sync: regenerate toolchain/<tool>/go.mod and go.sum from versions.env.
 
@@ -257,6 +299,14 @@ sync_replaces_from() {
   while read -r r; do
     [ -n "$r" ] && (cd "$dir" && go mod edit -replace="$r")
   done < <(nonlocal_replaces "$(module_gomod "$modver")")
+}
+
+# Exclude directives of a dependency's go.mod, which only a main module's go.mod applies.
+sync_excludes_from() {
+  local dir="$1" modver="$2" e
+  while read -r e; do
+    [ -n "$e" ] && (cd "$dir" && go mod edit -exclude="$e")
+  done < <(go mod edit -json "$(module_gomod "$modver")" | jq -r '.Exclude // [] | .[] | "\(.Path)@\(.Version)"')
 }
 
 sync_tool() {
@@ -311,6 +361,17 @@ sync_tool() {
       (cd "$dir" && go get -tool "github.com/prometheus-operator/prometheus-operator/cmd/operator@$PROMETHEUS_OPERATOR_VERSION" &&
         go get cloud.google.com/go/compute/metadata@v0.9.0)
       ;;
+    istio)
+      local im="istio.io/istio" iv="$ISTIO_MODULE_VERSION"
+      sync_replaces_from "$dir" "$im@$iv"
+      (cd "$dir" && go get -tool "$im/pilot/cmd/pilot-discovery@$iv" "$im/pilot/cmd/pilot-agent@$iv" "$im/istioctl/cmd/istioctl@$iv")
+      ;;
+    prometheus)
+      local pm="github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
+      sync_replaces_from "$dir" "$pm"
+      sync_excludes_from "$dir" "$pm"
+      (cd "$dir" && go get -tool "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION")
+      ;;
   esac
   (cd "$dir" && go mod tidy)
   check_wrapper_pins "$tool"
@@ -341,8 +402,10 @@ find_on_path() {
   return 1
 }
 
+# install_tool TOOL [I N]: progress goes to stderr ("[I/N]"), so a caller that keeps only stdout (the
+# bin folder on its last line) still shows a newcomer what the cold half hour is spent on.
 install_tool() {
-  local tool="$1" version dir stamp bins b start path ok log work
+  local tool="$1" step="${2:+[$2/$3] }" version dir stamp bins b start path ok log work
   version="$(tool_version "$tool")"
   dir="$CACHE/$tool-$version"
   read -r -a bins <<<"$(tool_binaries "$tool")"
@@ -352,7 +415,7 @@ install_tool() {
   for b in "${bins[@]}"; do [ -x "$dir/bin/$b" ] || ok=0; done
   if [ "$ok" = 1 ] && [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
     link_bins "$dir/bin" "${bins[@]}"
-    printf '%-28s %-10s cached\n' "$tool" "$version"
+    printf '%s%-28s %-10s cached\n' "$step" "$tool" "$version" >&2
     return 0
   fi
 
@@ -371,12 +434,13 @@ install_tool() {
     for path in "${found[@]}"; do
       ln -sfn "$path" "$BIN/$(basename "$path")"
     done
-    printf '%-28s %-10s from PATH (%s)\n' "$tool" "$version" "${found[*]}"
+    printf '%s%-28s %-10s from PATH (%s)\n' "$step" "$tool" "$version" "${found[*]}" >&2
     return 0
   fi
 
   check_wrapper_pins "$tool"
-  printf '%-28s %-10s building ... ' "$tool" "$version"
+  printf '%s%-28s %-10s building %s (cold: about %s min on 2 cores; log: %s)\n' "$step" "$tool" "$version" \
+    "$(tool_binaries "$tool" | tr ' ' ',')" "$(tool_cold_minutes "$tool")" "$LOGS/$tool-$version.log" >&2
   start="$(asm_now)"
   mkdir -p "$LOGS"
   log="$LOGS/$tool-$version.log"
@@ -384,7 +448,7 @@ install_tool() {
   rm -rf "$work" "$dir.new"
   mkdir -p "$work" "$dir.new/bin"
   if ! ( set -x; "build_$tool" "$dir.new" "$work" ) >"$log" 2>&1; then
-    printf 'FAILED after %ss\n' "$(( $(asm_now) - start ))"
+    printf '%s%s FAILED after %ss\n' "$step" "$tool" "$(( $(asm_now) - start ))" >&2
     tail -n 40 "$log" >&2
     asm_die "building $tool $version failed; full log: $log"
   fi
@@ -392,7 +456,7 @@ install_tool() {
   rm -rf "$work" "$dir"
   mv "$dir.new" "$dir"
   link_bins "$dir/bin" "${bins[@]}"
-  printf 'done in %ss\n' "$(( $(asm_now) - start ))"
+  printf '%s%s built in %ss\n' "$step" "$tool" "$(( $(asm_now) - start ))" >&2
 }
 
 # ---------------------------------------------------------------------------------------
@@ -429,8 +493,9 @@ main() {
       flock 9
     fi
   fi
-  for t in "${tools[@]}"; do install_tool "$t"; done
-  printf 'toolchain ready in %ss\n' "$(( $(asm_now) - start ))"
+  local i=0
+  for t in "${tools[@]}"; do i=$((i + 1)); install_tool "$t" "$i" "${#tools[@]}"; done
+  printf 'toolchain ready in %ss\n' "$(( $(asm_now) - start ))" >&2
   printf '%s\n' "$BIN"
 }
 
