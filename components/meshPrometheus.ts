@@ -84,6 +84,11 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },
                 volumes: [certVolume()],
                 volumeMounts: [prometheusCertMount()],
+                // Not root, as the operator's own examples run it (the operator sets no user). fsGroup makes the
+                // memory volume where the sidecar (uid 1337) writes the certificate group-owned by Prometheus's group.
+                securityContext: { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } },
+                // EndpointSlices, which the ClusterRole grants: the v1 Endpoints API is deprecated since Kubernetes 1.33.
+                serviceDiscoveryRole: "EndpointSlice",
                 serviceMonitorSelector: { matchLabels: this.serviceMonitorLabels },
                 serviceMonitorNamespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.serviceMonitorNamespace } },
                 scrapeClasses: [{

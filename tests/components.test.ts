@@ -149,6 +149,8 @@ describe("MeshPrometheus", () => {
             assert.equal(spec.scrapeClasses[0].tlsConfig[field], `${mount.mountPath}/${CERT_CONTRACT.files[file]}`);
         }
         assert.deepEqual(spec.arbitraryFSAccessThroughSMs, { deny: true });
+        assert.equal(spec.serviceDiscoveryRole, "EndpointSlice");
+        assert.deepEqual(spec.securityContext, { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } });
         assert.equal(p.opts.dependsOn !== undefined, true);
     });
 
