@@ -15,6 +15,11 @@
 #   ASM_CLUSTER_NODES        number of fake nodes (default 3)
 #   ASM_ETCD_PORT, ASM_ETCD_PEER_PORT, ASM_APISERVER_PORT, ASM_KCM_PORT, ASM_SCHEDULER_PORT,
 #   ASM_KWOK_PORT            fixed ports (default: free ports picked at random in 20000-32000)
+#   ASM_POD_CIDR             range kwok takes pod IPs from (default 127.100.0.1/16). The mesh tests use
+#                            10.244.0.1/16, inside a network namespace of their own (scripts/netns.sh)
+#   ASM_NODE_ADDRESS         an address of this network namespace that pods in namespaces of their own
+#                            reach the API server at (scripts/netns.sh sets it): the API server then listens
+#                            on all addresses, and its certificate names this one too
 # Binaries come from the pinned toolchain (scripts/toolchain.sh --print-bin), built if missing.
 #
 # Everything binds to 127.0.0.1. Pod IPs come from 127.100.0.0/16, node IPs from 127.101.0.0/16,
@@ -28,7 +33,10 @@ set -euo pipefail
 DIR="${ASM_CLUSTER_DIR:-$(asm_cache_root)/cluster}"
 TIMEOUT="${ASM_CLUSTER_TIMEOUT:-120}"
 NODES="${ASM_CLUSTER_NODES:-3}"
-POD_CIDR="127.100.0.1/16"
+POD_CIDR="${ASM_POD_CIDR:-127.100.0.1/16}"
+NODE_ADDRESS="${ASM_NODE_ADDRESS:-}"
+APISERVER_BIND=127.0.0.1
+[ -z "$NODE_ADDRESS" ] || APISERVER_BIND=0.0.0.0
 NODE_IP_PREFIX="127.101.0"
 SERVICE_CIDR="127.96.0.0/16"
 SERVICE_FIRST_IP="127.96.0.1"
@@ -154,7 +162,7 @@ gen_pki() {
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
     -out "$pki/ca.crt" 2>/dev/null
   gen_cert apiserver "/CN=kube-apiserver" \
-    "IP:127.0.0.1,IP:$SERVICE_FIRST_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "IP:127.0.0.1,IP:$SERVICE_FIRST_IP,${NODE_ADDRESS:+IP:$NODE_ADDRESS,}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   gen_cert admin "/O=system:masters/CN=asm-admin"
   gen_cert controller-manager "/CN=system:kube-controller-manager"
   gen_cert scheduler "/CN=system:kube-scheduler"
@@ -215,7 +223,8 @@ start_apiserver() {
   asm_log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
   start kube-apiserver "$BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --bind-address "$APISERVER_BIND" --advertise-address 127.0.0.1 \
+    --secure-port "$APISERVER_PORT" --kubelet-preferred-address-types InternalIP \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, watch, FSWatcher } from "node:fs";
+import { readFileSync, watch, FSWatcher } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import { AddressInfo } from "node:net";
@@ -156,34 +156,5 @@ export function startStrictInbound(o: StrictInboundOptions): Promise<StrictInbou
                 }),
             });
         });
-    });
-}
-
-function hostPort(s: string): { host: string; port: number } {
-    const i = s.lastIndexOf(":");
-    return { host: s.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(s.slice(i + 1)) };
-}
-
-// node strictInbound.js --listen 0.0.0.0:15006 --upstream 127.0.0.1:9080 --cert-dir DIR --trust-domain cluster.local
-if (require.main === module) {
-    const arg = (name: string) => {
-        const i = process.argv.indexOf(`--${name}`);
-        if (i < 0 || !process.argv[i + 1]) throw new Error(`--${name} is required`);
-        return process.argv[i + 1];
-    };
-    const waitS = process.argv.includes("--wait-for-certs") ? Number(arg("wait-for-certs")) : 0;
-    // In the pod, the agent writes the files moments after both start.
-    const deadline = Date.now() + waitS * 1000;
-    while (Object.values(FILES).some((f) => !existsSync(path.join(arg("cert-dir"), f))) && Date.now() < deadline) {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
-    }
-    startStrictInbound({
-        listen: hostPort(arg("listen")),
-        upstream: hostPort(arg("upstream")),
-        certDir: arg("cert-dir"),
-        trustDomain: arg("trust-domain"),
-    }).catch((e) => {
-        process.stderr.write(`strict-inbound: ${e.message}\n`);
-        process.exit(1);
     });
 }

@@ -137,6 +137,13 @@ async function build(tmp: string): Promise<World> {
     return world;
 }
 
+/** Registers a process the teardown must kill with its process group (it must be spawned detached). */
+export function track(p: ChildProcess): ChildProcess {
+    running.add(p);
+    p.on("close", () => running.delete(p));
+    return p;
+}
+
 /** Runs the Pulumi CLI in the project folder; resolves with its exit code and output. */
 export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void } = {}): Promise<Run> {
     return new Promise((resolve) => {
@@ -254,18 +261,16 @@ export function startOperator(w: World): ChildProcess {
         "--disable-unmanaged-prometheus-configuration=true",
         "--watch-referenced-objects-in-all-namespaces=true",
     ], { env: { ...w.env, KUBECONFIG: w.kubeconfig }, detached: true, stdio: ["ignore", out, out] });
-    running.add(p);
-    p.on("close", () => running.delete(p));
-    return p;
+    return track(p);
 }
 
-/** Polls fn until it returns a value that is not undefined, or fails after timeoutMs. */
-export async function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+/** Polls fn (sync or async) until it returns a value that is not undefined, or fails after timeoutMs. */
+export async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
         try {
-            const v = fn();
+            const v = await fn();
             if (v !== undefined) return v;
         } catch (e) {
             last = e;

@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
+import * as YAML from "yaml";
+import { after, before, describe, test } from "node:test";
+import { CERT_CONTRACT, prometheusCertMount, sidecarAnnotations } from "../lib/certContract";
+import { CHECK_QUERY } from "../lib/outputs";
+import { productpageDir } from "../tests/support/upstream";
+import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./support/istio";
+import { ImageTable, PodRunner, RunningPod, Stand } from "./support/podRunner";
+import { eventually, kubectl, kubectlJson, newStack, pulumiOk, ROOT, setUp, stackConfig, startOperator, tearDown, World } from "./support/world";
+
+// Mesh in a box: the stack applied with strictMtls to a cluster where istiod's real webhook injects the
+// pods and its real CA issues their certificates; Prometheus 3 and productpage run as processes in pod
+// network namespaces, and productpage sits behind a STRICT stand-in for its sidecar. What is observed is
+// the thing the project exists for: a scrape over mutual TLS that succeeds.
+
+const STACK = "mesh";
+const INTERVAL_S = 10;
+const SHIMS = path.join(ROOT, "e2e", "productpage-shims");
+/** Where the stand-in for productpage's Envoy finds the workload certificate pilot-agent writes for it: Envoy's own volume. */
+const STAND_IN_CERTS = "/etc/istio/proxy";
+
+let w: World;
+let runner: PodRunner;
+let nodeAddress: string;
+let prom: RunningPod;
+let pp: RunningPod;
+
+function images(bin: string): ImageTable {
+    return (image, c): Stand | undefined => {
+        if (/\/proxyv2:/.test(image)) {
+            const hasOutput = (c.env ?? []).some((e: { name: string }) => e.name === "OUTPUT_CERTS");
+            return {
+                entrypoint: ["/usr/local/bin/pilot-agent"],
+                binds: { [path.join(bin, "pilot-agent")]: "/usr/local/bin/pilot-agent" },
+                // No Envoy binary exists here: the agent runs proxyless, as a certificate writer.
+                env: { DISABLE_ENVOY: "true", ...(c.name === "istio-proxy" && !hasOutput ? { OUTPUT_CERTS: STAND_IN_CERTS } : {}) },
+            };
+        }
+        if (/prometheus-config-reloader:/.test(image)) return { entrypoint: [], emulate: c.name.startsWith("init-") ? "config-reloader-init" : "config-reloader" };
+        if (/\/prometheus\/prometheus:/.test(image)) {
+            // The image runs as nobody unless the pod says otherwise.
+            return { entrypoint: ["/usr/local/bin/prometheus"], binds: { [path.join(bin, "prometheus")]: "/usr/local/bin/prometheus" }, workingDir: "/prometheus", user: 65534 };
+        }
+        if (/examples-bookinfo-productpage-v1:/.test(image)) {
+            return {
+                entrypoint: ["/usr/bin/python3", "productpage.py", "9080"],
+                binds: { [productpageDir("1.28.10")]: "/opt/microservices", [SHIMS]: "/opt/shims" },
+                workingDir: "/opt/microservices",
+                env: { PYTHONPATH: "/opt/shims", PYTHONUNBUFFERED: "1" },
+            };
+        }
+        return undefined;
+    };
+}
+
+/** The pod of a workload once the API server holds it with an IP, by label. */
+async function podOf(namespace: string, selector: string): Promise<any> {
+    return eventually(`a pod ${selector} in ${namespace} with an IP`, () => {
+        const items = kubectlJson(w, ["get", "pods", "-n", namespace, "-l", selector]).items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp);
+        return items[0];
+    }, 240_000);
+}
+
+async function promApi(pathAndQuery: string): Promise<any> {
+    const r = await fetch(`http://${prom.ip}:9090${pathAndQuery}`);
+    if (!r.ok) throw new Error(`${pathAndQuery}: HTTP ${r.status}`);
+    return ((await r.json()) as { data: any }).data;
+}
+
+before(async () => {
+    if (process.env.ASM_IN_NETNS !== "1") throw new Error("the mesh tests run in a network namespace of their own: npm run test:e2e:mesh (scripts/netns.sh)");
+    nodeAddress = process.env.ASM_NODE_ADDRESS!;
+    w = await setUp();
+    runner = new PodRunner({
+        cluster: {
+            kubectl: (args) => kubectl(w, args),
+            kubeconfig: w.kubeconfig,
+            apiserverPort: Number(new URL(kubectlJson(w, ["config", "view", "--minify"]).clusters[0].cluster.server).port),
+            nodeAddress,
+        },
+        root: path.join(w.tmp, "pods"),
+        images: images(w.bin),
+        hosts: { [ISTIOD_HOST]: nodeAddress },
+        marker: ["ASM_E2E_RUN", w.tmp],
+        companions: (c, pod) => {
+            // Envoy's part of the sidecar: our stand-in, as uid 1337. STRICT inbound where the pod's traffic is captured.
+            if (c.name !== "istio-proxy") return [];
+            const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
+            const captured = pod.metadata.annotations?.["traffic.sidecar.istio.io/includeInboundPorts"] !== "";
+            const port = pod.spec.containers.find((x: any) => x.name !== "istio-proxy")?.ports?.[0]?.containerPort;
+            return [{
+                name: "envoy-stand-in",
+                argv: ["/usr/bin/node", path.join(ROOT, "dist", "e2e", "support", "envoyStandIn.js"), "--cert-dir", env.OUTPUT_CERTS ?? STAND_IN_CERTS, "--trust-domain", TRUST_DOMAIN,
+                    ...(captured ? ["--inbound", "0.0.0.0:15006", "--upstream", `127.0.0.1:${port}`] : [])],
+                uid: 1337, gid: 1337,
+                binds: { [path.join(ROOT, "dist")]: path.join(ROOT, "dist"), [path.join(ROOT, "node_modules")]: path.join(ROOT, "node_modules") },
+            }];
+        },
+    });
+    await startIstio(w, nodeAddress);
+});
+
+after(() => {
+    runner?.stopAll();
+    tearDown();
+});
+
+describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () => {
+    test("pulumi up with strictMtls, awaiting real Service endpoints", async () => {
+        await newStack(w, STACK, stackConfig(w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval: `${INTERVAL_S}s` }));
+        await pulumiOk(w, ["up", "--yes", "--stack", STACK]);
+        // The operator runs out of cluster (the bundle's Deployment only gets a kwok pod), once its CRDs exist.
+        startOperator(w);
+        assert.deepEqual(kubectlJson(w, ["get", "peerauthentication", "default", "-n", "bookinfo"]).spec, { mtls: { mode: "STRICT" } });
+        // Endpoints exist because pods have addresses of the pod network.
+        const slices = kubectlJson(w, ["get", "endpointslices", "-n", "bookinfo", "-l", "kubernetes.io/service-name=productpage"]).items;
+        assert.match(slices[0].endpoints[0].addresses[0], /^10\.244\./);
+    });
+
+    test("a. the real injector mutated the Prometheus and productpage pods", async () => {
+        const p = await podOf("monitoring", "app.kubernetes.io/name=prometheus");
+        const all = [...(p.spec.initContainers ?? []), ...p.spec.containers];
+        const proxy = all.find((c: any) => c.name === "istio-proxy");
+        assert.ok(proxy, `no istio-proxy among ${all.map((c: any) => c.name).join(", ")}`);
+        const env = Object.fromEntries((proxy.env ?? []).map((e: any) => [e.name, e.value]));
+        assert.equal(env.OUTPUT_CERTS, CERT_CONTRACT.sidecarOutputDir);
+        assert.ok(proxy.volumeMounts.some((m: any) => m.name === CERT_CONTRACT.volumeName && m.mountPath === CERT_CONTRACT.sidecarOutputDir), "the user volume mount");
+        // holdApplicationUntilProxyStarts: the proxy comes first and the kubelet waits for its postStart.
+        assert.match(JSON.stringify(proxy.lifecycle?.postStart ?? {}), /pilot-agent.*wait|wait/);
+        const order = all.map((c: any) => c.name);
+        assert.ok(order.indexOf("istio-proxy") < order.indexOf("prometheus"), order.join(","));
+        // No interception: inbound ports and outbound ranges empty, as the annotations asked.
+        assert.deepEqual(Object.fromEntries(Object.keys(sidecarAnnotations()).map((k) => [k, p.metadata.annotations[k]])), sidecarAnnotations());
+        const init = (p.spec.initContainers ?? []).find((c: any) => c.name === "istio-init");
+        if (init) {
+            const args = init.args.join(" ");
+            assert.match(args, /-i\s+(''|"")?(\s|$)|-i\s+-/, `outbound capture in ${args}`);
+            assert.match(args, /-b\s+(''|"")?(\s|$)|-b\s+-/, `inbound capture in ${args}`);
+        }
+        const pod = await podOf("bookinfo", "app=productpage");
+        assert.ok([...(pod.spec.initContainers ?? []), ...pod.spec.containers].some((c: any) => c.name === "istio-proxy"), "productpage injected");
+    });
+
+    test("b+e. productpage runs behind its STRICT stand-in, with a certificate from istiod", async () => {
+        const pod = await podOf("bookinfo", "app=productpage");
+        pp = await runner.run("bookinfo", pod.metadata.name);
+        const certFile = path.join(pp.dirs.volumes["istio-envoy"], "cert-chain.pem");
+        await eventually("productpage's workload certificate", () => (existsSync(certFile) ? true : undefined), 60_000);
+        const cert = new X509Certificate(readFileSync(certFile));
+        assert.match(cert.subjectAltName ?? "", new RegExp(`URI:spiffe://${TRUST_DOMAIN}/ns/bookinfo/sa/bookinfo-productpage`));
+        await eventually("productpage answering through the stand-in", () => (existsSync(pp.log("envoy-stand-in")) && /listening/.test(readFileSync(pp.log("envoy-stand-in"), "utf8")) ? true : undefined), 60_000);
+        // From outside the pod, plaintext to the pod's port meets the sidecar and is refused.
+        const plain = await fetch(`http://${pp.ip}:9080/metrics`).then((r) => `HTTP ${r.status}`, (e) => `error ${e.cause?.code ?? e.message}`);
+        assert.match(plain, /^error /, plain);
+        await eventually("the refusal logged as plaintext", () => (/refused: plaintext/.test(readFileSync(pp.log("envoy-stand-in"), "utf8")) ? true : undefined), 10_000);
+    });
+
+    test("b. the Prometheus pod's sidecar wrote the mesh certificate, readable by the Prometheus container", async () => {
+        const pod = await podOf("monitoring", "app.kubernetes.io/name=prometheus");
+        prom = await runner.run("monitoring", pod.metadata.name);
+        const dir = prom.dirs.volumes[CERT_CONTRACT.volumeName];
+        for (const f of Object.values(CERT_CONTRACT.files)) assert.ok(existsSync(path.join(dir, f)), f);
+        const cert = new X509Certificate(readFileSync(path.join(dir, CERT_CONTRACT.files.certChain)));
+        assert.match(cert.subjectAltName ?? "", new RegExp(`URI:spiffe://${TRUST_DOMAIN}/ns/monitoring/sa/${pod.spec.serviceAccountName}`));
+        const root = new X509Certificate(readFileSync(path.join(dir, CERT_CONTRACT.files.ca)));
+        assert.ok(cert.checkIssued(root) || cert.issuer === root.subject, "chained to the mesh root");
+        const meshRoot = kubectlJson(w, ["get", "configmap", "istio-ca-root-cert", "-n", "monitoring"]).data["root-cert.pem"];
+        assert.equal(new X509Certificate(meshRoot).fingerprint256, root.fingerprint256);
+        // Read through the Prometheus container's own mount, as its uid, gid and fsGroup.
+        const sc = pod.spec.securityContext;
+        const out = runner.exec(`monitoring/${pod.metadata.name}`, "prometheus", ["/usr/bin/sh", "-c", `id -u; id -G; cat ${prometheusCertMount().mountPath}/${CERT_CONTRACT.files.key}`]);
+        const [uidLine, groups, ...key] = out.split("\n");
+        assert.equal(Number(uidLine), sc.runAsUser);
+        assert.notEqual(sc.runAsUser, 0);
+        assert.ok(groups.split(" ").map(Number).includes(sc.fsGroup), groups);
+        assert.equal(key.join("\n"), readFileSync(path.join(dir, CERT_CONTRACT.files.key), "utf8"));
+    });
+
+    test("c. Prometheus discovers productpage through EndpointSlices and scrapes it over mTLS", async () => {
+        await eventually("Prometheus /-/ready", async () => ((await fetch(`http://${prom.ip}:9090/-/ready`).then((r) => r.ok, () => false)) ? true : undefined), 60_000);
+        const t0 = Date.now();
+        const job = "serviceMonitor/bookinfo/productpage/0";
+        let target: any;
+        for (;;) {
+            const data = await promApi("/api/v1/targets?state=active");
+            target = data.activeTargets.find((t: any) => t.scrapePool === job);
+            if (target?.health === "up") break;
+            if (Date.now() - t0 > 2 * INTERVAL_S * 1000 + 5000) assert.fail(`target not UP within two scrape intervals: ${JSON.stringify(target ?? data.activeTargets.map((t: any) => t.scrapePool))}`);
+            await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.equal(target.scrapeUrl, `https://${pp.ip}:9080/metrics`);
+        assert.equal(target.labels.namespace, "bookinfo");
+        assert.equal(target.labels.pod, pp.name);
+        const series = await eventually("series of the check query", async () => {
+            const d = await promApi(`/api/v1/query?query=${encodeURIComponent(CHECK_QUERY)}`);
+            return d.result.length > 0 ? d.result : undefined;
+        }, 30_000);
+        for (const s of series) {
+            assert.equal(s.metric.namespace, "bookinfo");
+            assert.equal(s.metric.pod, pp.name);
+        }
+        // productpage itself answered, the stand-in forwarding from inside the pod.
+        assert.match(readFileSync(pp.log("productpage"), "utf8"), /"GET \/metrics HTTP\/1\.1" 200/);
+        // Discovery really went through EndpointSlices, with Prometheus's own ServiceAccount token.
+        const secret = kubectlJson(w, ["get", "secret", `prometheus-mesh`, "-n", "monitoring"]);
+        const config = YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
+        const generated = config.scrape_configs.find((j: any) => j.job_name === job);
+        assert.equal(generated.kubernetes_sd_configs[0].role, "endpointslice");
+        assert.equal(generated.kubernetes_sd_configs[0].api_server, undefined, "in-cluster config");
+    });
+});

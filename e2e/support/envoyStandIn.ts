@@ -1,0 +1,60 @@
+import { existsSync } from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { startStrictInbound } from "./strictInbound";
+
+// What the mesh tests run in place of Envoy in an injected pod (no Envoy binary exists here), beside the
+// real pilot-agent. It waits for the workload certificate the agent writes, as Envoy waits for its SDS
+// secrets, then serves:
+// - the health listener on 15021: /healthz/ready relays the agent's own /healthz/ready (15020), which is
+//   what the injected postStart hook (`pilot-agent wait`) and the native sidecar's startupProbe poll;
+// - with --inbound, the STRICT inbound listener where the pod's istio-init rules redirect inbound traffic
+//   (15006), forwarding plain HTTP to the application.
+//
+// node envoyStandIn.js --cert-dir DIR --trust-domain TD [--health 0.0.0.0:15021] [--agent 127.0.0.1:15020]
+//                      [--inbound 0.0.0.0:15006 --upstream 127.0.0.1:9080] [--wait-for-certs SECONDS]
+
+const FILES = ["key.pem", "cert-chain.pem", "root-cert.pem"];
+
+function arg(name: string, fallback?: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    const v = i >= 0 ? process.argv[i + 1] : fallback;
+    if (v === undefined) throw new Error(`--${name} is required`);
+    return v;
+}
+
+function hostPort(s: string): { host: string; port: number } {
+    const i = s.lastIndexOf(":");
+    return { host: s.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(s.slice(i + 1)) };
+}
+
+async function main(): Promise<void> {
+    const certDir = arg("cert-dir");
+    const deadline = Date.now() + Number(arg("wait-for-certs", "120")) * 1000;
+    while (FILES.some((f) => !existsSync(path.join(certDir, f)))) {
+        if (Date.now() > deadline) throw new Error(`no workload certificate in ${certDir}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    const log = (l: string) => process.stderr.write(`${new Date().toISOString()} ${l}\n`);
+    log(`envoy-stand-in: workload certificate found in ${certDir}`);
+    if (process.argv.includes("--inbound")) {
+        await startStrictInbound({ listen: hostPort(arg("inbound")), upstream: hostPort(arg("upstream")), certDir, trustDomain: arg("trust-domain"), log });
+    }
+    const agent = hostPort(arg("agent", "127.0.0.1:15020"));
+    const health = hostPort(arg("health", "0.0.0.0:15021"));
+    http.createServer((req, res) => {
+        if (req.url !== "/healthz/ready") {
+            res.writeHead(404).end();
+            return;
+        }
+        http.get({ host: agent.host, port: agent.port, path: "/healthz/ready", timeout: 2000 }, (a) => {
+            res.writeHead(a.statusCode ?? 503).end();
+            a.resume();
+        }).on("error", () => res.writeHead(503).end());
+    }).listen(health.port, health.host, () => log(`envoy-stand-in: health listener on ${health.host}:${health.port}`));
+}
+
+main().catch((e) => {
+    process.stderr.write(`envoy-stand-in: ${(e as Error).message}\n`);
+    process.exit(1);
+});
