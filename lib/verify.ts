@@ -1,0 +1,142 @@
+// Step 4 of the guide as code: ask a running Prometheus whether every ServiceMonitor target of the stack
+// is UP over mTLS, and when one is not, say why in the terms of README's troubleshooting table. It
+// talks only to Prometheus's HTTP API, so it works the same through a port-forward to a real cluster
+// and against the local one.
+
+/** Every cause verify names; README's troubleshooting table has a row for each (a test keeps them in sync). */
+export const CAUSES = ["no-target", "rbac", "cert-files", "handshake", "http-status", "content-type", "down"] as const;
+export type Cause = (typeof CAUSES)[number];
+
+export interface Context {
+    monitoringNamespace: string;
+    appNamespace: string;
+    prometheusName: string;
+    /** The Prometheus pod (StatefulSet pod 0) the causes point at. */
+    prometheusPod: string;
+}
+
+/** One line per cause: what it means and the next command to run. README's table says the same. */
+export function explain(cause: Cause, c: Context, detail = ""): { meaning: string; next: string } {
+    const prom = `kubectl -n ${c.monitoringNamespace}`;
+    const sa = `system:serviceaccount:${c.monitoringNamespace}:prometheus-${c.prometheusName}`;
+    switch (cause) {
+        case "rbac":
+            return { meaning: "Prometheus may not list the targets: its ServiceAccount lacks the ClusterRoleBinding", next: `kubectl auth can-i list endpointslices.discovery.k8s.io -n ${c.appNamespace} --as=${sa}; ${prom} logs ${c.prometheusPod} -c prometheus | grep forbidden` };
+        case "no-target":
+            return { meaning: "no target: the ServiceMonitor is not selected, or selects no Service port", next: `kubectl -n ${c.appNamespace} get servicemonitors --show-labels; kubectl -n ${c.appNamespace} get endpointslices` };
+        case "cert-files":
+            return { meaning: "the mesh certificate files are missing: the Prometheus pod has no sidecar, or OUTPUT_CERTS was lost", next: `${prom} get pod ${c.prometheusPod} -o jsonpath='{.spec.containers[*].name}'  (must list istio-proxy); kubectl get namespace ${c.monitoringNamespace} --show-labels` };
+        case "handshake":
+            return { meaning: "the target refused the TLS handshake: a certificate not from the mesh CA, or scheme http against STRICT", next: `istioctl x describe pod <target pod> -n ${c.appNamespace}; ${prom} exec ${c.prometheusPod} -c istio-proxy -- openssl x509 -noout -issuer -in /etc/istio-output-certs/cert-chain.pem` };
+        case "http-status":
+            return { meaning: `the sidecar accepted TLS but the application answered ${detail || "an error status"}: wrong port or path, or the app is not ready`, next: `kubectl -n ${c.appNamespace} get svc -o wide; kubectl -n ${c.appNamespace} get pods` };
+        case "content-type":
+            return { meaning: "Prometheus 3 refused the Content-Type: no fallbackScrapeProtocol for this target", next: `${prom} get prometheus ${c.prometheusName} -o jsonpath='{.spec.scrapeClasses}'  (must set fallbackScrapeProtocol)` };
+        case "down":
+            return { meaning: `the target is down: ${detail}`, next: `${prom} logs ${c.prometheusPod} -c prometheus --tail 50` };
+    }
+}
+
+/** The cause of a target's last scrape error. */
+export function classify(lastError: string): { cause: Cause; detail: string } {
+    const e = lastError;
+    if (/unsupported Content-Type|fallback_scrape_protocol/i.test(e)) return { cause: "content-type", detail: e };
+    const status = /server returned HTTP status ([^"]+?)(?:$|")/.exec(e);
+    if (status) return { cause: "http-status", detail: `HTTP ${status[1].trim()}` };
+    if (/no such file or directory|unable to (load|use|read) (specified )?(ca|client)|unable to load|cert-chain\.pem|key\.pem|root-cert\.pem/i.test(e)) return { cause: "cert-files", detail: e };
+    if (/tls:|x509|handshake|EOF|connection reset by peer|broken pipe|malformed HTTP response|first record does not look like a TLS handshake|http: server gave HTTP response to HTTPS client/i.test(e)) return { cause: "handshake", detail: e };
+    return { cause: "down", detail: e };
+}
+
+export interface Row {
+    target: string;
+    health: string;
+    lastScrape: string;
+    lastError: string;
+    cause?: Cause;
+}
+
+export interface Report {
+    ok: boolean;
+    rows: Row[];
+    /** Series the check query returned. */
+    series: number;
+    /** The first cause found, with its explanation. */
+    failure?: { cause: Cause; meaning: string; next: string };
+}
+
+interface ActiveTarget {
+    scrapePool: string;
+    scrapeUrl: string;
+    health: string;
+    lastScrape: string;
+    lastError: string;
+}
+
+async function api<T>(base: string, path: string): Promise<T> {
+    const r = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) throw new Error(`${base}${path}: HTTP ${r.status}`);
+    const body = (await r.json()) as { status: string; data: T; error?: string };
+    if (body.status !== "success") throw new Error(`${base}${path}: ${body.error}`);
+    return body.data;
+}
+
+/** Failed list/watch calls of Kubernetes discovery: non-zero when RBAC forbids what it asks. */
+async function discoveryFailures(base: string): Promise<number> {
+    const d = await api<{ result: { value: [number, string] }[] }>(base, `/api/v1/query?query=${encodeURIComponent("sum(prometheus_sd_kubernetes_failures_total)")}`);
+    return d.result.length ? Number(d.result[0].value[1]) : 0;
+}
+
+/**
+ * Polls until every expected scrape pool has targets and all are UP (then runs the check query), or until
+ * the deadline; reports the rows and, on failure, the cause.
+ */
+export async function checkTargets(base: string, o: { pools: string[]; query: string; deadlineMs: number; context: Context; pollMs?: number }): Promise<Report> {
+    const end = Date.now() + o.deadlineMs;
+    for (;;) {
+        const { activeTargets } = await api<{ activeTargets: ActiveTarget[] }>(base, "/api/v1/targets?state=active");
+        const rows: Row[] = [];
+        let failure: Report["failure"];
+        for (const pool of o.pools) {
+            const ts = activeTargets.filter((t) => t.scrapePool === pool);
+            if (ts.length === 0) {
+                const cause: Cause = (await discoveryFailures(base)) > 0 ? "rbac" : "no-target";
+                rows.push({ target: pool, health: "absent", lastScrape: "-", lastError: "no target discovered", cause });
+                failure ??= { cause, ...explain(cause, o.context) };
+                continue;
+            }
+            for (const t of ts) {
+                const row: Row = { target: t.scrapeUrl, health: t.health, lastScrape: t.lastScrape, lastError: t.lastError };
+                if (t.health !== "up") {
+                    const c = t.health === "unknown" && !t.lastError ? undefined : classify(t.lastError);
+                    if (c) {
+                        row.cause = c.cause;
+                        failure ??= { cause: c.cause, ...explain(c.cause, o.context, c.detail) };
+                    }
+                }
+                rows.push(row);
+            }
+        }
+        const allUp = rows.length > 0 && rows.every((r) => r.health === "up");
+        if (allUp) {
+            const q = await api<{ result: unknown[] }>(base, `/api/v1/query?query=${encodeURIComponent(o.query)}`);
+            if (q.result.length > 0) return { ok: true, rows, series: q.result.length };
+            if (Date.now() > end) return { ok: false, rows, series: 0, failure: { cause: "down", meaning: `targets are UP but ${o.query} returns nothing: another application or metric name`, next: `query up{namespace="${o.context.appNamespace}"}` } };
+        } else if (Date.now() > end) {
+            return { ok: false, rows, series: 0, failure: failure ?? { cause: "down", meaning: "targets not scraped yet", next: `kubectl -n ${o.context.monitoringNamespace} logs ${o.context.prometheusPod} -c prometheus --tail 50` } };
+        }
+        await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+    }
+}
+
+/** The report as a table, then the verdict; what verify prints. */
+export function render(r: Report, query: string): string {
+    const head: Row = { target: "TARGET", health: "HEALTH", lastScrape: "LAST SCRAPE", lastError: "LAST ERROR" };
+    const rows = [head, ...r.rows];
+    const w = (k: keyof Row) => Math.max(...rows.map((x) => String(x[k] ?? "").length));
+    const line = (x: Row) => [x.target.padEnd(w("target")), x.health.padEnd(w("health")), x.lastScrape.padEnd(w("lastScrape")), x.lastError || "-"].join("  ");
+    const out = rows.map(line);
+    if (r.ok) out.push("", `OK: every target UP over mTLS; ${query} returned ${r.series} series`);
+    else if (r.failure) out.push("", `FAILED (${r.failure.cause}): ${r.failure.meaning}`, `next: ${r.failure.next}`);
+    return out.join("\n");
+}

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { CAUSES, classify, explain } from "../lib/verify";
+
+// The causes verify names, from the error texts Prometheus 3.13 sets on a target (scrape/scrape.go,
+// model/textparse, prometheus/common's http_config). The mesh e2e tests provoke each for real.
+
+const CTX = { monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: "prometheus-mesh-0" };
+
+describe("verify: classify a target's last error", () => {
+    const cases: [string, string][] = [
+        ['received unsupported Content-Type "text/html; charset=utf-8" and no fallback_scrape_protocol specified for target', "content-type"],
+        ["server returned HTTP status 503 Service Unavailable", "http-status"],
+        ["unable to use specified client cert (/etc/prom-certs/cert-chain.pem) & key (/etc/prom-certs/key.pem): open /etc/prom-certs/cert-chain.pem: no such file or directory", "cert-files"],
+        ["unable to read CA cert: open /etc/prom-certs/root-cert.pem: no such file or directory", "cert-files"],
+        ['Get "https://10.244.0.7:9080/metrics": EOF', "handshake"],
+        ['Get "https://10.244.0.7:9080/metrics": read tcp 10.244.0.9:40312->10.244.0.7:9080: read: connection reset by peer', "handshake"],
+        ['Get "https://10.244.0.7:9080/metrics": remote error: tls: certificate required', "handshake"],
+        ['Get "http://10.244.0.7:9080/metrics": net/http: HTTP/1.x transport connection broken: malformed HTTP response "\\x15\\x03\\x01\\x00\\x02\\x02"', "handshake"],
+        ['Get "https://10.244.0.7:9080/metrics": context deadline exceeded', "down"],
+    ];
+    for (const [err, cause] of cases) test(`${cause}: ${err.slice(0, 70)}`, () => assert.equal(classify(err).cause, cause));
+
+    test("an HTTP status names the status", () => assert.equal(classify("server returned HTTP status 404 Not Found").detail, "HTTP 404 Not Found"));
+
+    test("every cause explains itself with a command naming the stack's objects", () => {
+        for (const c of CAUSES) {
+            const e = explain(c, CTX, "x");
+            assert.ok(e.meaning.length > 10, c);
+            assert.match(e.next, /monitoring|bookinfo/, c);
+        }
+        assert.match(explain("rbac", CTX).next, /system:serviceaccount:monitoring:prometheus-mesh/);
+    });
+
+    test("README's troubleshooting table has a row for each cause, and no other", () => {
+        const readme = readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+        const table = readme.slice(readme.indexOf("## Troubleshooting"));
+        const named = [...table.matchAll(/^\| ((?:`[a-z-]+`(?:, )?)+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([a-z-]+)`/g)].map((x) => x[1]));
+        assert.deepEqual([...named].sort(), [...CAUSES].sort());
+    });
+});
