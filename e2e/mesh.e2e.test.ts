@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import { after, before, describe, test } from "node:test";
 import { CERT_CONTRACT, prometheusCertMount, sidecarAnnotations } from "../lib/certContract";
 import { CHECK_QUERY } from "../lib/outputs";
+import { Cause, checkTargets, render, Report } from "../lib/verify";
 import { productpageDir } from "../tests/support/upstream";
 import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./support/istio";
 import { ImageTable, PodRunner, RunningPod, Stand } from "./support/podRunner";
@@ -19,6 +21,8 @@ import { eventually, kubectl, kubectlJson, newStack, pulumiOk, ROOT, setUp, stac
 
 const STACK = "mesh";
 const INTERVAL_S = 10;
+/** Workload certificates live this long, so the test sees the agents renew them (at about half of it). */
+const CERT_TTL_S = 90;
 const SHIMS = path.join(ROOT, "e2e", "productpage-shims");
 /** Where the stand-in for productpage's Envoy finds the workload certificate pilot-agent writes for it: Envoy's own volume. */
 const STAND_IN_CERTS = "/etc/istio/proxy";
@@ -101,7 +105,7 @@ before(async () => {
             }];
         },
     });
-    await startIstio(w, nodeAddress);
+    await startIstio(w, nodeAddress, { certTtl: `${CERT_TTL_S}s` });
 });
 
 after(() => {
@@ -183,7 +187,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
     test("c. Prometheus discovers productpage through EndpointSlices and scrapes it over mTLS", async () => {
         await eventually("Prometheus /-/ready", async () => ((await fetch(`http://${prom.ip}:9090/-/ready`).then((r) => r.ok, () => false)) ? true : undefined), 60_000);
         const t0 = Date.now();
-        const job = "serviceMonitor/bookinfo/productpage/0";
+        const job = JOB;
         let target: any;
         for (;;) {
             const data = await promApi("/api/v1/targets?state=active");
@@ -212,4 +216,134 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.equal(generated.kubernetes_sd_configs[0].role, "endpointslice");
         assert.equal(generated.kubernetes_sd_configs[0].api_server, undefined, "in-cluster config");
     });
+
+    test("h. rotation: both certificates are renewed while Prometheus runs; the target stays UP, no restart", async () => {
+        const key = `monitoring/${prom.name}`;
+        const pid = runner.process(key, "prometheus")!.pid;
+        const promCert = path.join(prom.dirs.volumes[CERT_CONTRACT.volumeName], CERT_CONTRACT.files.certChain);
+        const serial = (f: string) => new X509Certificate(readFileSync(f)).serialNumber;
+        const first = serial(promCert);
+        const rotated = await eventually("a renewed Prometheus certificate", () => (serial(promCert) !== first ? Date.now() : undefined), CERT_TTL_S * 1000);
+        await eventually("productpage's stand-in serving a renewed certificate", () => (/certificate reloaded/.test(readFileSync(pp.log("envoy-stand-in"), "utf8")) ? true : undefined), CERT_TTL_S * 1000);
+        // A scrape after the rotation, with the new files, succeeded.
+        await eventually("a successful scrape after the rotation", async () => {
+            const t = (await promApi("/api/v1/targets?state=active")).activeTargets.find((x: any) => x.scrapePool === JOB);
+            return t?.health === "up" && Date.parse(t.lastScrape) > rotated ? true : undefined;
+        }, 3 * INTERVAL_S * 1000);
+        assert.equal(runner.process(key, "prometheus")!.pid, pid, "Prometheus was not restarted");
+        assert.equal(runner.process(key, "prometheus")!.exitCode, null);
+        const cert = new X509Certificate(readFileSync(promCert));
+        const lifetime = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 1000;
+        assert.ok(lifetime <= CERT_TTL_S + 120, `certificate lifetime ${lifetime} s`);
+    });
+
+    describe("g. negative controls: each mistake takes the target down, and verify names its cause", () => {
+        const ctx = () => ({ monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name });
+
+        /** Waits until verify reports this cause (the target DOWN or absent), then until the undo brings it back UP. */
+        async function control(cause: Cause, mistake: () => Promise<void> | void, undo: () => Promise<void> | void): Promise<Report> {
+            await mistake();
+            const report = await eventually(`verify naming ${cause}`, async () => {
+                const r = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 0, context: ctx() });
+                return r.failure?.cause === cause ? r : undefined;
+            }, 120_000);
+            assert.equal(report.ok, false);
+            await undo();
+            const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: ctx() });
+            assert.ok(back.ok, `not UP again after undoing: ${render(back, CHECK_QUERY)}`);
+            return report;
+        }
+
+        const patch = (kind: string, name: string, ns: string, ops: unknown[]): void => void kubectl(w, ["patch", kind, name, "-n", ns, "--type=json", "-p", JSON.stringify(ops)]);
+
+        test("scheme http against STRICT: handshake", async () => {
+            const r = await control("handshake",
+                () => patch("servicemonitor", "productpage", "bookinfo", [{ op: "replace", path: "/spec/endpoints/0/scheme", value: "http" }]),
+                () => patch("servicemonitor", "productpage", "bookinfo", [{ op: "replace", path: "/spec/endpoints/0/scheme", value: "https" }]));
+            assert.match(r.rows[0].target, /^http:\/\//);
+            assert.match(readFileSync(pp.log("envoy-stand-in"), "utf8"), /refused: plaintext/);
+        });
+
+        test("a client certificate from another CA: handshake", async () => {
+            const dir = prom.dirs.volumes[CERT_CONTRACT.volumeName];
+            foreignClientCert(dir, `spiffe://${TRUST_DOMAIN}/ns/monitoring/sa/${prom.spec.serviceAccountName}`);
+            const m = prometheusCertMount().mountPath;
+            const tls = (cert: string, key: string) => [{ op: "replace", path: "/spec/scrapeClasses/0/tlsConfig/certFile", value: cert }, { op: "replace", path: "/spec/scrapeClasses/0/tlsConfig/keyFile", value: key }];
+            const before = refusals("client certificate not from the mesh CA");
+            await control("handshake",
+                () => patch("prometheus", "mesh", "monitoring", tls(`${m}/foreign-cert.pem`, `${m}/foreign-key.pem`)),
+                () => patch("prometheus", "mesh", "monitoring", tls(`${m}/${CERT_CONTRACT.files.certChain}`, `${m}/${CERT_CONTRACT.files.key}`)));
+            assert.ok(refusals("client certificate not from the mesh CA") > before, "the stand-in refused the foreign certificate");
+        });
+
+        test("fallbackScrapeProtocol removed: content-type", async () => {
+            const r = await control("content-type",
+                () => patch("prometheus", "mesh", "monitoring", [{ op: "remove", path: "/spec/scrapeClasses/0/fallbackScrapeProtocol" }]),
+                () => patch("prometheus", "mesh", "monitoring", [{ op: "add", path: "/spec/scrapeClasses/0/fallbackScrapeProtocol", value: "PrometheusText0.0.4" }]));
+            assert.match(r.rows[0].lastError, /text\/html/);
+        });
+
+        test("the ClusterRoleBinding removed: no target, forbidden in Prometheus's log", async () => {
+            const name = "prometheus-monitoring-mesh";
+            const saved = kubectlJson(w, ["get", "clusterrolebinding", name]);
+            const key = `monitoring/${prom.name}`;
+            const file = path.join(w.tmp, "binding.json");
+            await control("rbac", async () => {
+                kubectl(w, ["delete", "clusterrolebinding", name]);
+                // A running discovery keeps its open watches; a restarted container lists again, as after a rollout.
+                await runner.restart(key, "prometheus");
+            }, async () => {
+                writeFileSync(file, JSON.stringify({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name, labels: saved.metadata.labels }, roleRef: saved.roleRef, subjects: saved.subjects }));
+                kubectl(w, ["create", "-f", file]);
+                await runner.restart(key, "prometheus");
+            });
+            assert.match(readFileSync(prom.log("prometheus"), "utf8"), /forbidden/);
+        });
+
+        test("the Prometheus namespace without injection: cert-files; pulumi up --refresh heals it", async () => {
+            const old = prom;
+            await control("cert-files", async () => {
+                kubectl(w, ["label", "namespace", "monitoring", "istio-injection-"]);
+                patch("prometheus", "mesh", "monitoring", [{ op: "remove", path: "/spec/podMetadata/labels/sidecar.istio.io~1inject" }]);
+                prom = await rerunPrometheus(old.uid, false);
+            }, async () => {
+                await pulumiOk(w, ["up", "--refresh", "--yes", "--stack", STACK]);
+                prom = await rerunPrometheus(prom.uid, true);
+            });
+            await pulumiOk(w, ["preview", "--refresh", "--expect-no-changes", "--stack", STACK]);
+        });
+    });
 });
+
+const JOB = "serviceMonitor/bookinfo/productpage/0";
+
+/** Refusals the productpage stand-in logged for a reason. */
+function refusals(reason: string): number {
+    return readFileSync(pp.log("envoy-stand-in"), "utf8").split("\n").filter((l) => l.includes(`refused: ${reason}`)).length;
+}
+
+/** A client certificate and key with the right SPIFFE identity, from a CA that is not the mesh's, into dir. */
+function foreignClientCert(dir: string, spiffe: string): void {
+    const tmp = mkdtempSync(path.join(w.tmp, "foreign-"));
+    const ssl = (args: string[]) => execFileSync("openssl", args, { cwd: tmp, stdio: ["ignore", "ignore", "pipe"] });
+    ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/O=another-mesh", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+    ssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem", "-out", "csr.pem", "-subj", "/O=prometheus"]);
+    writeFileSync(path.join(tmp, "ext"), `subjectAltName=URI:${spiffe}\nextendedKeyUsage=clientAuth,serverAuth\n`);
+    ssl(["x509", "-req", "-in", "csr.pem", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "cert.pem"]);
+    for (const [src, dst] of [["cert.pem", "foreign-cert.pem"], ["key.pem", "foreign-key.pem"]]) {
+        writeFileSync(path.join(dir, dst), readFileSync(path.join(tmp, src)));
+        chmodSync(path.join(dir, dst), 0o644);
+    }
+}
+
+/** After the StatefulSet replaced the Prometheus pod: stop the old one here, run the new one, check its sidecar. */
+async function rerunPrometheus(oldUid: string, injected: boolean): Promise<RunningPod> {
+    const pod = await eventually("the replaced Prometheus pod", () => {
+        const p = kubectlJson(w, ["get", "pods", "-n", "monitoring", "-l", "app.kubernetes.io/name=prometheus"]).items.find((x: any) => x.metadata.uid !== oldUid && x.status?.podIP && !x.metadata.deletionTimestamp);
+        return p;
+    }, 120_000);
+    runner.stop(`monitoring/${prom.name}`);
+    const names = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c: any) => c.name);
+    assert.equal(names.includes("istio-proxy"), injected, names.join(","));
+    return runner.run("monitoring", pod.metadata.name);
+}

@@ -25,7 +25,7 @@ export function explain(cause: Cause, c: Context, detail = ""): { meaning: strin
         case "no-target":
             return { meaning: "no target: the ServiceMonitor is not selected, or selects no Service port", next: `kubectl -n ${c.appNamespace} get servicemonitors --show-labels; kubectl -n ${c.appNamespace} get endpointslices` };
         case "cert-files":
-            return { meaning: "the mesh certificate files are missing: the Prometheus pod has no sidecar, or OUTPUT_CERTS was lost", next: `${prom} get pod ${c.prometheusPod} -o jsonpath='{.spec.containers[*].name}'  (must list istio-proxy); kubectl get namespace ${c.monitoringNamespace} --show-labels` };
+            return { meaning: "the mesh certificate files are missing: the Prometheus pod has no sidecar, OUTPUT_CERTS was lost, or Prometheus started before the sidecar wrote them (no scrape pool until the next reload)", next: `${prom} get pod ${c.prometheusPod} -o jsonpath='{.spec.containers[*].name}'  (must list istio-proxy); kubectl get namespace ${c.monitoringNamespace} --show-labels` };
         case "handshake":
             return { meaning: "the target refused the TLS handshake: a certificate not from the mesh CA, or scheme http against STRICT", next: `istioctl x describe pod <target pod> -n ${c.appNamespace}; ${prom} exec ${c.prometheusPod} -c istio-proxy -- openssl x509 -noout -issuer -in /etc/istio-output-certs/cert-chain.pem` };
         case "http-status":
@@ -74,17 +74,36 @@ interface ActiveTarget {
 }
 
 async function api<T>(base: string, path: string): Promise<T> {
-    const r = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+    const r = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) }).catch((e: Error) => {
+        throw new Error(`cannot reach Prometheus at ${base}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+    });
     if (!r.ok) throw new Error(`${base}${path}: HTTP ${r.status}`);
     const body = (await r.json()) as { status: string; data: T; error?: string };
     if (body.status !== "success") throw new Error(`${base}${path}: ${body.error}`);
     return body.data;
 }
 
-/** Failed list/watch calls of Kubernetes discovery: non-zero when RBAC forbids what it asks. */
-async function discoveryFailures(base: string): Promise<number> {
-    const d = await api<{ result: { value: [number, string] }[] }>(base, `/api/v1/query?query=${encodeURIComponent("sum(prometheus_sd_kubernetes_failures_total)")}`);
-    return d.result.length ? Number(d.result[0].value[1]) : 0;
+/** A counter of Prometheus's own /metrics (it need not scrape itself), 0 when absent. */
+export function counter(metricsText: string, name: string): number {
+    let sum = 0;
+    for (const line of metricsText.split("\n")) {
+        const m = new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.eE+-]+)$`).exec(line);
+        if (m) sum += Number(m[2]);
+    }
+    return sum;
+}
+
+/**
+ * Why a scrape pool has no target: its HTTP client could not be made (a TLS file missing or unreadable, as
+ * when Prometheus has no sidecar, or started before the sidecar wrote the files), Kubernetes discovery was
+ * refused (RBAC), or nothing was selected.
+ */
+async function absentCause(base: string): Promise<Cause> {
+    const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const text = r.ok ? await r.text() : "";
+    if (counter(text, "prometheus_target_scrape_pools_failed_total") > 0) return "cert-files";
+    if (counter(text, "prometheus_sd_kubernetes_failures_total") > 0) return "rbac";
+    return "no-target";
 }
 
 /**
@@ -94,13 +113,21 @@ async function discoveryFailures(base: string): Promise<number> {
 export async function checkTargets(base: string, o: { pools: string[]; query: string; deadlineMs: number; context: Context; pollMs?: number }): Promise<Report> {
     const end = Date.now() + o.deadlineMs;
     for (;;) {
-        const { activeTargets } = await api<{ activeTargets: ActiveTarget[] }>(base, "/api/v1/targets?state=active");
+        let activeTargets: ActiveTarget[];
+        try {
+            ({ activeTargets } = await api<{ activeTargets: ActiveTarget[] }>(base, "/api/v1/targets?state=active"));
+        } catch (e) {
+            // A Prometheus that is restarting, or a port-forward whose pod was replaced, answers again soon.
+            if (Date.now() > end) throw e;
+            await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+            continue;
+        }
         const rows: Row[] = [];
         let failure: Report["failure"];
         for (const pool of o.pools) {
             const ts = activeTargets.filter((t) => t.scrapePool === pool);
             if (ts.length === 0) {
-                const cause: Cause = (await discoveryFailures(base)) > 0 ? "rbac" : "no-target";
+                const cause = await absentCause(base);
                 rows.push({ target: pool, health: "absent", lastScrape: "-", lastError: "no target discovered", cause });
                 failure ??= { cause, ...explain(cause, o.context) };
                 continue;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { CAUSES, classify, explain } from "../lib/verify";
+import { CAUSES, classify, counter, explain } from "../lib/verify";
 
 // The causes verify names, from the error texts Prometheus 3.13 sets on a target (scrape/scrape.go,
 // model/textparse, prometheus/common's http_config). The mesh e2e tests provoke each for real.
@@ -22,6 +22,19 @@ describe("verify: classify a target's last error", () => {
         ['Get "https://10.244.0.7:9080/metrics": context deadline exceeded', "down"],
     ];
     for (const [err, cause] of cases) test(`${cause}: ${err.slice(0, 70)}`, () => assert.equal(classify(err).cause, cause));
+
+    test("counters of Prometheus's own /metrics, summed over labels, 0 when absent", () => {
+        const text = [
+            "# HELP prometheus_sd_kubernetes_failures_total The number of failed WATCH/LIST requests.",
+            "# TYPE prometheus_sd_kubernetes_failures_total counter",
+            "prometheus_sd_kubernetes_failures_total 3",
+            'prometheus_target_scrape_pools_failed_total{x="a"} 1',
+            'prometheus_target_scrape_pools_failed_total{x="b"} 2e0',
+        ].join("\n");
+        assert.equal(counter(text, "prometheus_sd_kubernetes_failures_total"), 3);
+        assert.equal(counter(text, "prometheus_target_scrape_pools_failed_total"), 3);
+        assert.equal(counter(text, "prometheus_target_sync_failed_total"), 0);
+    });
 
     test("an HTTP status names the status", () => assert.equal(classify("server returned HTTP status 404 Not Found").detail, "HTTP 404 Not Found"));
 

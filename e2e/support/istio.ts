@@ -23,9 +23,9 @@ export interface Istio {
 }
 
 /** The objects of the minimal profile that exist without istiod running in the cluster. */
-export function controlPlaneObjects(bin: string, webhookUrl: string): any[] {
+export function controlPlaneObjects(bin: string, webhookUrl: string, sets: string[] = []): any[] {
     const out = execFileSync(path.join(bin, "istioctl"), [
-        "manifest", "generate", "--set", "profile=minimal",
+        "manifest", "generate", "--set", "profile=minimal", ...sets.flatMap((x) => ["--set", x]),
         "--set", `values.istiodRemote.injectionURL=${webhookUrl}/inject`,
         "--set", `values.base.validationURL=${webhookUrl}/validate`,
         "--set", `values.global.istioNamespace=${ISTIO_NAMESPACE}`,
@@ -34,10 +34,11 @@ export function controlPlaneObjects(bin: string, webhookUrl: string): any[] {
 }
 
 /** Applies Istio's objects and starts istiod; resolves once the injector's caBundle is in place. */
-export async function startIstio(w: World, nodeAddress: string): Promise<Istio> {
+/** certTtl: the workload certificates' lifetime (SECRET_TTL in the mesh's default proxy metadata; agents renew at half of it). */
+export async function startIstio(w: World, nodeAddress: string, o: { certTtl?: string } = {}): Promise<Istio> {
     const dir = path.join(w.tmp, "istiod");
     mkdirSync(path.join(dir, "var", "lib", "istio", "inject"), { recursive: true });
-    const objects = controlPlaneObjects(w.bin, "https://127.0.0.1:15017");
+    const objects = controlPlaneObjects(w.bin, "https://127.0.0.1:15017", o.certTtl ? [`meshConfig.defaultConfig.proxyMetadata.SECRET_TTL=${o.certTtl}`] : []);
     const file = path.join(dir, "istio.yaml");
     const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name: ISTIO_NAMESPACE } };
     writeFileSync(file, [ns, ...objects].map((o) => YAML.stringify(o)).join("---\n"));

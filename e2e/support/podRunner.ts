@@ -75,6 +75,9 @@ export interface RunningPod {
 interface Proc {
     name: string;
     child: ChildProcess;
+    argv: string[];
+    env: Record<string, string>;
+    log: string;
 }
 
 const ROOT_SYMLINKS = ["bin", "lib", "lib64", "sbin"];
@@ -404,10 +407,11 @@ export class PodRunner {
         }
         const env = this.envOf(c, pod, stand);
         const argv = this.sandbox(c, pod, p, pause, stand, this.commandOf(c, stand, env));
-        procs.push({ name: c.name, child: this.spawnLogged(argv, env, p.log(c.name)) });
+        procs.push({ name: c.name, child: this.spawnLogged(argv, env, p.log(c.name)), argv, env, log: p.log(c.name) });
         for (const comp of this.o.companions?.(c, pod, p.dirs) ?? []) {
             const cargv = this.sandbox(c, pod, p, pause, stand, comp.argv, { uid: comp.uid, gid: comp.gid, groups: [comp.gid] }, comp.binds);
-            procs.push({ name: comp.name, child: this.spawnLogged(cargv, { ...env, ...comp.env }, p.log(comp.name)) });
+            const cenv = { ...env, ...comp.env };
+            procs.push({ name: comp.name, child: this.spawnLogged(cargv, cenv, p.log(comp.name)), argv: cargv, env: cenv, log: p.log(comp.name) });
         }
         const hook = c.lifecycle?.postStart?.exec?.command as string[] | undefined;
         if (hook) {
@@ -516,6 +520,21 @@ export class PodRunner {
                 // Already gone.
             }
         }
+    }
+
+    /** Restarts a container's process, as the kubelet does after it exits: same argv, env and volumes. */
+    async restart(key: string, container: string): Promise<ChildProcess> {
+        const pr = this.pods.get(key)?.procs.find((x) => x.name === container);
+        if (!pr) throw new Error(`no container ${container} in ${key}`);
+        const exited = new Promise((r) => (pr.child.exitCode !== null || pr.child.signalCode !== null ? r(undefined) : pr.child.once("exit", r)));
+        try {
+            process.kill(-pr.child.pid!, "SIGTERM");
+        } catch {
+            // Already gone.
+        }
+        await exited;
+        pr.child = this.spawnLogged(pr.argv, pr.env, pr.log);
+        return pr.child;
     }
 
     /** Process of a container by name (first one). */
