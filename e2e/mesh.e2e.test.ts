@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -9,64 +9,29 @@ import { after, before, describe, test } from "node:test";
 import { CERT_CONTRACT, prometheusCertMount, sidecarAnnotations } from "../lib/certContract";
 import { CHECK_QUERY } from "../lib/outputs";
 import { Cause, checkTargets, render, Report } from "../lib/verify";
-import { productpageDir } from "../tests/support/upstream";
-import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./support/istio";
-import { ImageTable, PodRunner, RunningPod, Stand } from "./support/podRunner";
-import { eventually, kubectl, kubectlJson, newStack, pulumiOk, ROOT, setUp, stackConfig, startOperator, tearDown, World } from "./support/world";
+import { TRUST_DOMAIN } from "./support/istio";
+import { MESH_STACK, MeshWorld, podOf as meshPodOf, runVerify as meshRunVerify, startMeshWorld, upMeshStack } from "./support/meshWorld";
+import { PodRunner, RunningPod } from "./support/podRunner";
+import { eventually, kubectl, kubectlJson, pulumiOk, tearDown, World } from "./support/world";
 
 // Mesh in a box: the stack applied with strictMtls to a cluster where istiod's real webhook injects the
 // pods and its real CA issues their certificates; Prometheus 3 and productpage run as processes in pod
 // network namespaces, and productpage sits behind a STRICT stand-in for its sidecar. What is observed is
 // the thing the project exists for: a scrape over mutual TLS that succeeds.
 
-const STACK = "mesh";
+const STACK = MESH_STACK;
 const INTERVAL_S = 10;
 /** Workload certificates live this long, so the test sees the agents renew them (at about half of it). */
 const CERT_TTL_S = 90;
-const SHIMS = path.join(ROOT, "e2e", "productpage-shims");
-/** Where the stand-in for productpage's Envoy finds the workload certificate pilot-agent writes for it: Envoy's own volume. */
-const STAND_IN_CERTS = "/etc/istio/proxy";
 
+let m: MeshWorld;
 let w: World;
 let runner: PodRunner;
-let nodeAddress: string;
 let prom: RunningPod;
 let pp: RunningPod;
 
-function images(bin: string): ImageTable {
-    return (image, c): Stand | undefined => {
-        if (/\/proxyv2:/.test(image)) {
-            const hasOutput = (c.env ?? []).some((e: { name: string }) => e.name === "OUTPUT_CERTS");
-            return {
-                entrypoint: ["/usr/local/bin/pilot-agent"],
-                binds: { [path.join(bin, "pilot-agent")]: "/usr/local/bin/pilot-agent" },
-                // No Envoy binary exists here: the agent runs proxyless, as a certificate writer.
-                env: { DISABLE_ENVOY: "true", ...(c.name === "istio-proxy" && !hasOutput ? { OUTPUT_CERTS: STAND_IN_CERTS } : {}) },
-            };
-        }
-        if (/prometheus-config-reloader:/.test(image)) return { entrypoint: [], emulate: c.name.startsWith("init-") ? "config-reloader-init" : "config-reloader" };
-        if (/\/prometheus\/prometheus:/.test(image)) {
-            // The image runs as nobody unless the pod says otherwise.
-            return { entrypoint: ["/usr/local/bin/prometheus"], binds: { [path.join(bin, "prometheus")]: "/usr/local/bin/prometheus" }, workingDir: "/prometheus", user: 65534 };
-        }
-        if (/examples-bookinfo-productpage-v1:/.test(image)) {
-            return {
-                entrypoint: ["/usr/bin/python3", "productpage.py", "9080"],
-                binds: { [productpageDir("1.28.10")]: "/opt/microservices", [SHIMS]: "/opt/shims" },
-                workingDir: "/opt/microservices",
-                env: { PYTHONPATH: "/opt/shims", PYTHONUNBUFFERED: "1" },
-            };
-        }
-        return undefined;
-    };
-}
-
-/** The pod of a workload once the API server holds it with an IP, by label. */
 async function podOf(namespace: string, selector: string): Promise<any> {
-    return eventually(`a pod ${selector} in ${namespace} with an IP`, () => {
-        const items = kubectlJson(w, ["get", "pods", "-n", namespace, "-l", selector]).items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp);
-        return items[0];
-    }, 240_000);
+    return meshPodOf(w, namespace, selector);
 }
 
 async function promApi(pathAndQuery: string): Promise<any> {
@@ -76,36 +41,8 @@ async function promApi(pathAndQuery: string): Promise<any> {
 }
 
 before(async () => {
-    if (process.env.ASM_IN_NETNS !== "1") throw new Error("the mesh tests run in a network namespace of their own: npm run test:e2e:mesh (scripts/netns.sh)");
-    nodeAddress = process.env.ASM_NODE_ADDRESS!;
-    w = await setUp();
-    runner = new PodRunner({
-        cluster: {
-            kubectl: (args) => kubectl(w, args),
-            kubeconfig: w.kubeconfig,
-            apiserverPort: Number(new URL(kubectlJson(w, ["config", "view", "--minify"]).clusters[0].cluster.server).port),
-            nodeAddress,
-        },
-        root: path.join(w.tmp, "pods"),
-        images: images(w.bin),
-        hosts: { [ISTIOD_HOST]: nodeAddress },
-        marker: ["ASM_E2E_RUN", w.tmp],
-        companions: (c, pod) => {
-            // Envoy's part of the sidecar: our stand-in, as uid 1337. STRICT inbound where the pod's traffic is captured.
-            if (c.name !== "istio-proxy") return [];
-            const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
-            const captured = pod.metadata.annotations?.["traffic.sidecar.istio.io/includeInboundPorts"] !== "";
-            const port = pod.spec.containers.find((x: any) => x.name !== "istio-proxy")?.ports?.[0]?.containerPort;
-            return [{
-                name: "envoy-stand-in",
-                argv: ["/usr/bin/node", path.join(ROOT, "dist", "e2e", "support", "envoyStandIn.js"), "--cert-dir", env.OUTPUT_CERTS ?? STAND_IN_CERTS, "--trust-domain", TRUST_DOMAIN,
-                    ...(captured ? ["--inbound", "0.0.0.0:15006", "--upstream", `127.0.0.1:${port}`] : [])],
-                uid: 1337, gid: 1337,
-                binds: { [path.join(ROOT, "dist")]: path.join(ROOT, "dist"), [path.join(ROOT, "node_modules")]: path.join(ROOT, "node_modules") },
-            }];
-        },
-    });
-    await startIstio(w, nodeAddress, { certTtl: `${CERT_TTL_S}s` });
+    m = await startMeshWorld({ certTtl: `${CERT_TTL_S}s` });
+    ({ w, runner } = m);
 });
 
 after(() => {
@@ -115,10 +52,7 @@ after(() => {
 
 describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () => {
     test("pulumi up with strictMtls, awaiting real Service endpoints", async () => {
-        await newStack(w, STACK, stackConfig(w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval: `${INTERVAL_S}s` }));
-        await pulumiOk(w, ["up", "--yes", "--stack", STACK]);
-        // The operator runs out of cluster (the bundle's Deployment only gets a kwok pod), once its CRDs exist.
-        startOperator(w);
+        await upMeshStack(m, `${INTERVAL_S}s`);
         assert.deepEqual(kubectlJson(w, ["get", "peerauthentication", "default", "-n", "bookinfo"]).spec, { mtls: { mode: "STRICT" } });
         // Endpoints exist because pods have addresses of the pod network.
         const slices = kubectlJson(w, ["get", "endpointslices", "-n", "bookinfo", "-l", "kubernetes.io/service-name=productpage"]).items;
@@ -217,6 +151,27 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.equal(generated.kubernetes_sd_configs[0].api_server, undefined, "in-cluster config");
     });
 
+    test("f. the stack's port-forward command as printed, through the API server to the pod: npm run verify shows the UP table", async () => {
+        const outputs = JSON.parse((await pulumiOk(w, ["stack", "output", "--json", "--stack", STACK])).stdout);
+        // By hand first: exactly the printed command, then Prometheus's API on localhost:9090.
+        const argv = outputs.portForwardCommand.split(" ");
+        const pf = spawn(path.join(w.bin, argv[0]), argv.slice(1), { env: w.env, stdio: ["ignore", "pipe", "pipe"] });
+        try {
+            await eventually("the port-forward", async () => ((await fetch("http://127.0.0.1:9090/-/ready").then((r) => r.ok, () => false)) ? true : undefined), 30_000);
+            const d = await (await fetch("http://127.0.0.1:9090/api/v1/targets?state=active")).json() as any;
+            assert.equal(d.data.activeTargets.find((t: any) => t.scrapePool === JOB)?.health, "up");
+        } finally {
+            pf.kill("SIGTERM");
+        }
+        // Then the command a person runs: it opens the same forward itself.
+        const r = runVerify(["--timeout", "60"]);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /port-forward: kubectl -n monitoring port-forward svc\/prometheus-operated 9090 -> http:\/\/127\.0\.0\.1:9090/);
+        assert.match(r.stdout, new RegExp(`https://${pp.ip.replace(/\./g, "\\.")}:9080/metrics\\s+up\\s`));
+        assert.match(r.stdout, /OK: every target UP over mTLS; python_gc_objects_collected_total returned \d+ series/);
+        process.stdout.write(`${r.stdout}\n`);
+    });
+
     test("h. rotation: both certificates are renewed while Prometheus runs; the target stays UP, no restart", async () => {
         const key = `monitoring/${prom.name}`;
         const pid = runner.process(key, "prometheus")!.pid;
@@ -277,10 +232,18 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         });
 
         test("fallbackScrapeProtocol removed: content-type", async () => {
+            let cli: ReturnType<typeof runVerify> | undefined;
             const r = await control("content-type",
                 () => patch("prometheus", "mesh", "monitoring", [{ op: "remove", path: "/spec/scrapeClasses/0/fallbackScrapeProtocol" }]),
-                () => patch("prometheus", "mesh", "monitoring", [{ op: "add", path: "/spec/scrapeClasses/0/fallbackScrapeProtocol", value: "PrometheusText0.0.4" }]));
+                () => {
+                    // The command a person runs says the same, through the port-forward, and exits 1.
+                    cli = runVerify(["--timeout", "5"]);
+                    patch("prometheus", "mesh", "monitoring", [{ op: "add", path: "/spec/scrapeClasses/0/fallbackScrapeProtocol", value: "PrometheusText0.0.4" }]);
+                });
             assert.match(r.rows[0].lastError, /text\/html/);
+            assert.equal(cli!.status, 1, cli!.stdout + cli!.stderr);
+            assert.match(cli!.stdout, /FAILED \(content-type\): Prometheus 3 refused the Content-Type/);
+            assert.match(cli!.stdout, /next: kubectl -n monitoring get prometheus mesh/);
         });
 
         test("the ClusterRoleBinding removed: no target, forbidden in Prometheus's log", async () => {
@@ -316,6 +279,10 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
 });
 
 const JOB = "serviceMonitor/bookinfo/productpage/0";
+
+function runVerify(args: string[]) {
+    return meshRunVerify(w, args);
+}
 
 /** Refusals the productpage stand-in logged for a reason. */
 function refusals(reason: string): number {

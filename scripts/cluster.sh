@@ -167,9 +167,17 @@ gen_pki() {
   gen_cert controller-manager "/CN=system:kube-controller-manager"
   gen_cert scheduler "/CN=system:kube-scheduler"
   gen_cert kwok "/O=system:masters/CN=kwok"
+  # kwok's kubelet endpoint, where the API server sends port-forwards (mesh mode only).
+  [ -z "$NODE_ADDRESS" ] || gen_cert kwok-serving "/CN=kwok-serving" "$(node_ip_sans)"
   # Service-account token signing key pair.
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+}
+
+node_ip_sans() {
+  local i sans=""
+  for i in $(seq 1 "$NODES"); do sans+="${sans:+,}IP:$NODE_IP_PREFIX.$i"; done
+  printf '%s\n' "$sans"
 }
 
 write_kubeconfig() {
@@ -314,14 +322,21 @@ EOF
     --leader-elect=false --profiling=false
 
   asm_log "starting kwok"
-  local stage_args=() f
+  local stage_args=() f server_args=(--server-address "127.0.0.1:$KWOK_PORT")
   for f in "$KWOK_STAGES"/*.yaml; do stage_args+=(-c "$f"); done
+  if [ -n "$NODE_ADDRESS" ]; then
+    # In its own network namespace kwok serves the nodes' kubelet endpoint on their addresses, so that
+    # kubectl port-forward reaches pods through PortForward objects (the mesh tests' process kubelet makes them).
+    kctl apply --server-side -f "$KWOK_STAGES/../crds/kwok.x-k8s.io_portforwards.yaml" >/dev/null
+    server_args=(--server-address "0.0.0.0:$KWOK_PORT" --node-port "$KWOK_PORT" --enable-crds PortForward
+      --tls-cert-file "$pki/kwok-serving.crt" --tls-private-key-file "$pki/kwok-serving.key")
+  fi
   start kwok "$BIN/kwok" --kubeconfig "$DIR/kwok.kubeconfig" \
     "${stage_args[@]}" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr "$POD_CIDR" --node-ip "$NODE_IP_PREFIX.1" \
-    --server-address "127.0.0.1:$KWOK_PORT" \
+    "${server_args[@]}" \
     --node-lease-duration-seconds 40
 
   asm_log "creating $NODES fake nodes"

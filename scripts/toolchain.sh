@@ -151,6 +151,10 @@ stamp_for() {
   if [ "$tool" = pulumi-resource-kubernetes ]; then
     printf 'plugin_version=%s\n' "$PULUMI_KUBERNETES_VERSION"
   fi
+  # What build_<tool> lays out besides the binaries; a new layout rebuilds the tool.
+  if [ "$tool" = kwok ]; then
+    printf 'layout=stages,crds\n'
+  fi
 }
 
 check_wrapper_pins() {
@@ -252,6 +256,10 @@ build_kwok() {
     cp "$src/$f" "$out/stages/"
   done
   chmod u+w "$out/stages/"*
+  # The PortForward CRD: the mesh tests' process kubelet declares how kwok forwards to a pod it runs.
+  mkdir -p "$out/crds"
+  cp "$src/../crd/bases/kwok.x-k8s.io_portforwards.yaml" "$out/crds/"
+  chmod u+w "$out/crds/"*
 }
 
 build_prometheus-operator() {

@@ -49,6 +49,8 @@ export interface PodRunnerOptions {
     hosts: Record<string, string>;
     /** Marker every started process carries in its environment, for the teardown's sweep. */
     marker: [string, string];
+    /** Declare a kwok PortForward per pod, so that kubectl port-forward reaches the processes run here. */
+    portForwards?: boolean;
     /** Extra processes run beside a container (the sidecar's STRICT stand-in beside pilot-agent). */
     companions?: (container: any, pod: any, dir: PodDirs) => { name: string; argv: string[]; uid: number; gid: number; binds: Record<string, string>; env?: Record<string, string> }[];
 }
@@ -191,7 +193,21 @@ export class PodRunner {
             else await this.runToCompletion(c, pod, running, pause);
         }
         for (const c of pod.spec.containers) await this.start(c, pod, running, procs, timers, pause);
+        if (this.o.portForwards) this.portForward(pod);
         return running;
+    }
+
+    /** What a kubelet's port-forward does for its pods, told to kwok (which serves the nodes' kubelet endpoint). */
+    private portForward(pod: any): void {
+        const ports = [...new Set<number>(pod.spec.containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.containerPort)))];
+        const pf = {
+            apiVersion: "kwok.x-k8s.io/v1alpha1", kind: "PortForward",
+            metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace },
+            spec: { forwards: ports.map((port) => ({ ports: [port], target: { port, address: pod.status.podIP } })) },
+        };
+        const file = path.join(this.o.root, `${pod.metadata.namespace}_${pod.metadata.name}`, "portforward.json");
+        writeFileSync(file, JSON.stringify(pf));
+        this.o.cluster.kubectl(["apply", "--server-side", "--force-conflicts", "-f", file]);
     }
 
     /** The pod's network namespace: a pause process holds it; a veth pair joins it to the world. */
@@ -224,6 +240,12 @@ export class PodRunner {
         }
     }
 
+    /** An object, or undefined when it does not exist (without kubectl's complaint on stderr). */
+    private getJsonOrNone(args: string[]): any {
+        const out = this.o.cluster.kubectl([...args, "--ignore-not-found", "-o", "json"]).trim();
+        return out ? JSON.parse(out) : undefined;
+    }
+
     private secretData(namespace: string, name: string): Record<string, Buffer> {
         const s = this.getJson(["get", "secret", name, "-n", namespace]);
         return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v as string, "base64")]));
@@ -238,13 +260,9 @@ export class PodRunner {
     }
 
     /** An optional source that does not exist is an empty volume, as the kubelet makes it. */
-    private optional(optional: boolean | undefined, read: () => Record<string, Buffer>): Record<string, Buffer> {
-        try {
-            return read();
-        } catch (e) {
-            if (optional) return {};
-            throw e;
-        }
+    private optional(optional: boolean | undefined, kind: "secret" | "configmap", namespace: string, name: string): Record<string, Buffer> {
+        if (optional && !this.getJsonOrNone(["get", kind, name, "-n", namespace])) return {};
+        return kind === "secret" ? this.secretData(namespace, name) : this.configMapData(namespace, name);
     }
 
     /** A ServiceAccount token from TokenRequest, bound to the pod, as a projected volume gets it. */
@@ -281,17 +299,17 @@ export class PodRunner {
                 if (v.emptyDir.medium === "Memory") run("mount", ["-t", "tmpfs", "-o", "mode=0777,size=64m", `emptydir-${v.name}`, dir]);
                 chmodSync(dir, 0o777);
             } else if (v.secret) {
-                items(this.optional(v.secret.optional, () => this.secretData(ns, v.secret.secretName)), v.secret.items, v.secret.defaultMode);
+                items(this.optional(v.secret.optional, "secret", ns, v.secret.secretName), v.secret.items, v.secret.defaultMode);
             } else if (v.configMap) {
-                items(this.optional(v.configMap.optional, () => this.configMapData(ns, v.configMap.name)), v.configMap.items, v.configMap.defaultMode);
+                items(this.optional(v.configMap.optional, "configmap", ns, v.configMap.name), v.configMap.items, v.configMap.defaultMode);
             } else if (v.downwardAPI) {
                 for (const it of v.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode ?? v.downwardAPI.defaultMode };
             } else if (v.projected) {
                 for (const src of v.projected.sources ?? []) {
                     // As the kubelet: the volume's mode, but 0600 (owned by FsUser) when FsUser or fsGroup is set.
                     if (src.serviceAccountToken) files[src.serviceAccountToken.path] = { data: Buffer.from(this.token(pod, src.serviceAccountToken.audience, src.serviceAccountToken.expirationSeconds)), mode: fsUser !== undefined || fsGroup !== undefined ? 0o600 : v.projected.defaultMode, owner: fsUser };
-                    else if (src.configMap) items(this.optional(src.configMap.optional, () => this.configMapData(ns, src.configMap.name)), src.configMap.items);
-                    else if (src.secret) items(this.optional(src.secret.optional, () => this.secretData(ns, src.secret.name)), src.secret.items);
+                    else if (src.configMap) items(this.optional(src.configMap.optional, "configmap", ns, src.configMap.name), src.configMap.items);
+                    else if (src.secret) items(this.optional(src.secret.optional, "secret", ns, src.secret.name), src.secret.items);
                     else if (src.downwardAPI) for (const it of src.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode };
                     else throw new Error(`projected source ${JSON.stringify(src)} is not supported by the process kubelet`);
                 }
@@ -560,6 +578,13 @@ export class PodRunner {
             // Already gone.
         }
         spawnSync("ip", ["link", "del", e.veth], { stdio: "ignore" });
+        if (this.o.portForwards) {
+            try {
+                this.o.cluster.kubectl(["delete", "portforward.kwok.x-k8s.io", e.pod.name, "-n", e.pod.namespace, "--ignore-not-found"]);
+            } catch {
+                // The cluster may be gone already.
+            }
+        }
         for (const dir of Object.values(e.pod.dirs.volumes)) spawnSync("umount", ["-l", dir], { stdio: "ignore" });
     }
 

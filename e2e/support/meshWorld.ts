@@ -1,0 +1,114 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { productpageDir } from "../../tests/support/upstream";
+import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./istio";
+import { ImageTable, PodRunner, RunningPod, Stand } from "./podRunner";
+import { eventually, kubectl, kubectlJson, newStack, pulumiOk, ROOT, setUp, stackConfig, startOperator, World } from "./world";
+
+// The world of the mesh tests and of the demo's last step: the e2e world (local cluster, mirror, Pulumi
+// project) with pod network addresses, istiod, and a process kubelet for the pods that matter. It must run
+// inside scripts/netns.sh.
+
+const SHIMS = path.join(ROOT, "e2e", "productpage-shims");
+/** Where the stand-in for productpage's Envoy finds the workload certificate pilot-agent writes for it: Envoy's own volume. */
+const STAND_IN_CERTS = "/etc/istio/proxy";
+export const MESH_STACK = "mesh";
+
+export interface MeshWorld {
+    w: World;
+    runner: PodRunner;
+    nodeAddress: string;
+}
+
+/** What each container image runs here. */
+function images(bin: string): ImageTable {
+    return (image, c): Stand | undefined => {
+        if (/\/proxyv2:/.test(image)) {
+            const hasOutput = (c.env ?? []).some((e: { name: string }) => e.name === "OUTPUT_CERTS");
+            return {
+                entrypoint: ["/usr/local/bin/pilot-agent"],
+                binds: { [path.join(bin, "pilot-agent")]: "/usr/local/bin/pilot-agent" },
+                // No Envoy binary exists here: the agent runs proxyless, as a certificate writer.
+                env: { DISABLE_ENVOY: "true", ...(c.name === "istio-proxy" && !hasOutput ? { OUTPUT_CERTS: STAND_IN_CERTS } : {}) },
+            };
+        }
+        if (/prometheus-config-reloader:/.test(image)) return { entrypoint: [], emulate: c.name.startsWith("init-") ? "config-reloader-init" : "config-reloader" };
+        if (/\/prometheus\/prometheus:/.test(image)) {
+            // The image runs as nobody unless the pod says otherwise.
+            return { entrypoint: ["/usr/local/bin/prometheus"], binds: { [path.join(bin, "prometheus")]: "/usr/local/bin/prometheus" }, workingDir: "/prometheus", user: 65534 };
+        }
+        if (/examples-bookinfo-productpage-v1:/.test(image)) {
+            return {
+                entrypoint: ["/usr/bin/python3", "productpage.py", "9080"],
+                binds: { [productpageDir("1.28.10")]: "/opt/microservices", [SHIMS]: "/opt/shims" },
+                workingDir: "/opt/microservices",
+                env: { PYTHONPATH: "/opt/shims", PYTHONUNBUFFERED: "1" },
+            };
+        }
+        return undefined;
+    };
+}
+
+/** Sets up the world and istiod; certTtl: the workload certificates' lifetime (SECRET_TTL). */
+export async function startMeshWorld(o: { certTtl?: string } = {}): Promise<MeshWorld> {
+    if (process.env.ASM_IN_NETNS !== "1") throw new Error("the mesh world runs in a network namespace of its own: run it through scripts/netns.sh (npm run test:e2e:mesh)");
+    const nodeAddress = process.env.ASM_NODE_ADDRESS!;
+    const w = await setUp();
+    const runner = new PodRunner({
+        cluster: {
+            kubectl: (args) => kubectl(w, args),
+            kubeconfig: w.kubeconfig,
+            apiserverPort: Number(new URL(kubectlJson(w, ["config", "view", "--minify"]).clusters[0].cluster.server).port),
+            nodeAddress,
+        },
+        root: path.join(w.tmp, "pods"),
+        images: images(w.bin),
+        hosts: { [ISTIOD_HOST]: nodeAddress },
+        portForwards: true,
+        marker: ["ASM_E2E_RUN", w.tmp],
+        companions: (c, pod) => {
+            // Envoy's part of the sidecar: our stand-in, as uid 1337. STRICT inbound where the pod's traffic is captured.
+            if (c.name !== "istio-proxy") return [];
+            const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
+            const captured = pod.metadata.annotations?.["traffic.sidecar.istio.io/includeInboundPorts"] !== "";
+            const port = pod.spec.containers.find((x: any) => x.name !== "istio-proxy")?.ports?.[0]?.containerPort;
+            return [{
+                name: "envoy-stand-in",
+                argv: ["/usr/bin/node", path.join(ROOT, "dist", "e2e", "support", "envoyStandIn.js"), "--cert-dir", env.OUTPUT_CERTS ?? STAND_IN_CERTS, "--trust-domain", TRUST_DOMAIN,
+                    ...(captured ? ["--inbound", "0.0.0.0:15006", "--upstream", `127.0.0.1:${port}`] : [])],
+                uid: 1337, gid: 1337,
+                binds: { [path.join(ROOT, "dist")]: path.join(ROOT, "dist") },
+            }];
+        },
+    });
+    await startIstio(w, nodeAddress, o);
+    return { w, runner, nodeAddress };
+}
+
+/** pulumi up of the mesh stack (STRICT mTLS, endpoints awaited), then the operator, out of cluster, once its CRDs exist. */
+export async function upMeshStack(m: MeshWorld, scrapeInterval: string): Promise<void> {
+    await newStack(m.w, MESH_STACK, stackConfig(m.w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval }));
+    await pulumiOk(m.w, ["up", "--yes", "--stack", MESH_STACK]);
+    startOperator(m.w);
+}
+
+/** The pod of a workload once the API server holds it with an IP, by label. */
+export async function podOf(w: World, namespace: string, selector: string): Promise<any> {
+    return eventually(`a pod ${selector} in ${namespace} with an IP`, () => {
+        const items = kubectlJson(w, ["get", "pods", "-n", namespace, "-l", selector]).items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp);
+        return items[0];
+    }, 240_000);
+}
+
+/** Runs productpage's pod, then Prometheus's, as processes. */
+export async function runMeshPods(m: MeshWorld): Promise<{ pp: RunningPod; prom: RunningPod }> {
+    const pp = await m.runner.run("bookinfo", (await podOf(m.w, "bookinfo", "app=productpage")).metadata.name);
+    const prom = await m.runner.run("monitoring", (await podOf(m.w, "monitoring", "app.kubernetes.io/name=prometheus")).metadata.name);
+    return { pp, prom };
+}
+
+/** npm run verify against the mesh stack, from the project folder, as a person would run it. */
+export function runVerify(w: World, args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "cli", "verify.js"), "--stack", MESH_STACK, ...args], { cwd: w.project, env: w.env, encoding: "utf8", timeout: 180_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
