@@ -3,6 +3,7 @@ import { X509Certificate } from "node:crypto";
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { connect as tlsConnect, PeerCertificate } from "node:tls";
 import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import { after, before, describe, test } from "node:test";
@@ -141,6 +142,23 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
             assert.equal(s.metric.namespace, "bookinfo");
             assert.equal(s.metric.pod, pp.name);
         }
+        // What answers on productpage's pod port presents productpage's own workload certificate from istiod.
+        const certDir = prom.dirs.volumes[CERT_CONTRACT.volumeName];
+        const ppFile = path.join(pp.dirs.volumes["istio-envoy"], "cert-chain.pem");
+        const before = new X509Certificate(readFileSync(ppFile)).fingerprint256;
+        const served = await new Promise<PeerCertificate>((resolve, reject) => {
+            const s = tlsConnect({
+                host: pp.ip, port: 9080, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"],
+                key: readFileSync(path.join(certDir, CERT_CONTRACT.files.key)), cert: readFileSync(path.join(certDir, CERT_CONTRACT.files.certChain)),
+            }, () => {
+                resolve(s.getPeerCertificate());
+                s.destroy();
+            });
+            s.on("error", reject);
+        });
+        // (The agents renew every 45 s here: the file may have been replaced during the handshake.)
+        assert.ok([before, new X509Certificate(readFileSync(ppFile)).fingerprint256].includes(served.fingerprint256), "the served certificate is productpage's file");
+        assert.match(served.subjectaltname ?? "", /URI:spiffe:\/\/cluster\.local\/ns\/bookinfo\/sa\/bookinfo-productpage/);
         // productpage itself answered, the stand-in forwarding from inside the pod.
         assert.match(readFileSync(pp.log("productpage"), "utf8"), /"GET \/metrics HTTP\/1\.1" 200/);
         // Discovery really went through EndpointSlices, with Prometheus's own ServiceAccount token.

@@ -52,6 +52,7 @@ function images(bin: string): ImageTable {
 /** Sets up the world and istiod; certTtl: the workload certificates' lifetime (SECRET_TTL). */
 export async function startMeshWorld(o: { certTtl?: string } = {}): Promise<MeshWorld> {
     if (process.env.ASM_IN_NETNS !== "1") throw new Error("the mesh world runs in a network namespace of its own: run it through scripts/netns.sh (npm run test:e2e:mesh)");
+    if (process.getuid?.() !== 0) throw new Error("the mesh world needs root: its process kubelet runs each container as the pod's own uid (1000, 1337)");
     const nodeAddress = process.env.ASM_NODE_ADDRESS!;
     const w = await setUp();
     const runner = new PodRunner({
