@@ -3,6 +3,7 @@
 #   jq                      scripts/toolchain.sh
 #   bubblewrap iptables     the mesh tests' process kubelet (a mount namespace per container; the pods'
 #                           istio-init rules)
+#   uidmap                  newuidmap/newgidmap: the mesh world without sudo (scripts/netns.sh)
 #   python3-flask python3-prometheus-client python3-requests python3-simplejson
 #                           Istio's productpage, run by the mesh tests
 #
@@ -10,7 +11,7 @@
 #   scripts/deps.sh --check   exit 1 and name what is missing, install nothing
 set -euo pipefail
 
-PACKAGES=(jq bubblewrap iptables python3-flask python3-prometheus-client python3-requests python3-simplejson)
+PACKAGES=(jq bubblewrap iptables uidmap python3-flask python3-prometheus-client python3-requests python3-simplejson)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

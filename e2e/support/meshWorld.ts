@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { productpageDir } from "../../tests/support/upstream";
 import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./istio";
@@ -18,6 +19,12 @@ export interface MeshWorld {
     w: World;
     runner: PodRunner;
     nodeAddress: string;
+}
+
+/** Whether this namespace maps the uids pods run as (root everywhere; a subordinate range for a user). */
+function mapsPodUsers(): boolean {
+    const ranges = readFileSync("/proc/self/uid_map", "utf8").trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+    return [0, 1000, 1337, 2000, 65534].every((u) => ranges.some(([inner, , count]) => u >= inner && u < inner + count));
 }
 
 /** What each container image runs here. */
@@ -52,7 +59,7 @@ function images(bin: string): ImageTable {
 /** Sets up the world and istiod; certTtl: the workload certificates' lifetime (SECRET_TTL). */
 export async function startMeshWorld(o: { certTtl?: string } = {}): Promise<MeshWorld> {
     if (process.env.ASM_IN_NETNS !== "1") throw new Error("the mesh world runs in a network namespace of its own: run it through scripts/netns.sh (npm run test:e2e:mesh)");
-    if (process.getuid?.() !== 0) throw new Error("the mesh world needs root: its process kubelet runs each container as the pod's own uid (1000, 1337)");
+    if (!mapsPodUsers()) throw new Error("the process kubelet runs each container as the pod's own uid (1000, 1337, 65534), which this user namespace does not map: run as root, or give the user a subordinate id range (/etc/subuid, /etc/subgid) and install uidmap (scripts/netns.sh uses them)");
     const nodeAddress = process.env.ASM_NODE_ADDRESS!;
     const w = await setUp();
     const runner = new PodRunner({
