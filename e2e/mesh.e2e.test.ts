@@ -42,7 +42,9 @@ async function promApi(pathAndQuery: string): Promise<any> {
 }
 
 before(async () => {
-    m = await startMeshWorld({ certTtl: `${CERT_TTL_S}s` });
+    // ASM_MESH_NATIVE_SIDECARS=true|false overrides istiod's own choice, to run the suite with the sidecar as a native sidecar too.
+    const native = process.env.ASM_MESH_NATIVE_SIDECARS;
+    m = await startMeshWorld({ certTtl: `${CERT_TTL_S}s`, nativeSidecars: native === undefined ? undefined : native === "true" });
     ({ w, runner } = m);
 });
 
@@ -68,8 +70,10 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         const env = Object.fromEntries((proxy.env ?? []).map((e: any) => [e.name, e.value]));
         assert.equal(env.OUTPUT_CERTS, CERT_CONTRACT.sidecarOutputDir);
         assert.ok(proxy.volumeMounts.some((m: any) => m.name === CERT_CONTRACT.volumeName && m.mountPath === CERT_CONTRACT.sidecarOutputDir), "the user volume mount");
-        // holdApplicationUntilProxyStarts: the proxy comes first and the kubelet waits for its postStart.
-        assert.match(JSON.stringify(proxy.lifecycle?.postStart ?? {}), /pilot-agent.*wait|wait/);
+        // holdApplicationUntilProxyStarts: the proxy comes first, and the kubelet waits for its postStart hook
+        // (`pilot-agent wait`), or, as a native sidecar, for its startupProbe, before starting Prometheus.
+        if (proxy.restartPolicy === "Always") assert.ok(proxy.startupProbe?.httpGet, "a native sidecar with a startupProbe");
+        else assert.match(JSON.stringify(proxy.lifecycle?.postStart ?? {}), /pilot-agent.*wait/);
         const order = all.map((c: any) => c.name);
         assert.ok(order.indexOf("istio-proxy") < order.indexOf("prometheus"), order.join(","));
         // No interception: inbound ports and outbound ranges empty, as the annotations asked.

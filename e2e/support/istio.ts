@@ -34,8 +34,11 @@ export function controlPlaneObjects(bin: string, webhookUrl: string, sets: strin
 }
 
 /** Applies Istio's objects and starts istiod; resolves once the injector's caBundle is in place. */
-/** certTtl: the workload certificates' lifetime (SECRET_TTL in the mesh's default proxy metadata; agents renew at half of it). */
-export async function startIstio(w: World, nodeAddress: string, o: { certTtl?: string } = {}): Promise<Istio> {
+/**
+ * certTtl: the workload certificates' lifetime (SECRET_TTL in the mesh's default proxy metadata; agents renew
+ * at half of it). nativeSidecars: what istiod's ENABLE_NATIVE_SIDECARS says (unset: its own choice, "auto").
+ */
+export async function startIstio(w: World, nodeAddress: string, o: { certTtl?: string; nativeSidecars?: boolean } = {}): Promise<Istio> {
     const dir = path.join(w.tmp, "istiod");
     mkdirSync(path.join(dir, "var", "lib", "istio", "inject"), { recursive: true });
     const objects = controlPlaneObjects(w.bin, "https://127.0.0.1:15017", o.certTtl ? [`meshConfig.defaultConfig.proxyMetadata.SECRET_TTL=${o.certTtl}`] : []);
@@ -67,6 +70,7 @@ export async function startIstio(w: World, nodeAddress: string, o: { certTtl?: s
             INJECTION_WEBHOOK_CONFIG_NAME: "istio-sidecar-injector",
             VALIDATION_WEBHOOK_CONFIG_NAME: `istio-validator-${ISTIO_NAMESPACE}`,
             PILOT_ENABLE_ANALYSIS: "false",
+            ...(o.nativeSidecars === undefined ? {} : { ENABLE_NATIVE_SIDECARS: String(o.nativeSidecars) }),
         },
         detached: true,
         stdio: ["ignore", out, out],

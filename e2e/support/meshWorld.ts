@@ -57,7 +57,7 @@ function images(bin: string): ImageTable {
 }
 
 /** Sets up the world and istiod; certTtl: the workload certificates' lifetime (SECRET_TTL). */
-export async function startMeshWorld(o: { certTtl?: string } = {}): Promise<MeshWorld> {
+export async function startMeshWorld(o: { certTtl?: string; nativeSidecars?: boolean } = {}): Promise<MeshWorld> {
     if (process.env.ASM_IN_NETNS !== "1") throw new Error("the mesh world runs in a network namespace of its own: run it through scripts/netns.sh (npm run test:e2e:mesh)");
     if (!mapsPodUsers()) throw new Error("the process kubelet runs each container as the pod's own uid (1000, 1337, 65534), which this user namespace does not map: run as root, or give the user a subordinate id range (/etc/subuid, /etc/subgid) and install uidmap (scripts/netns.sh uses them)");
     const nodeAddress = process.env.ASM_NODE_ADDRESS!;
