@@ -1,19 +1,18 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { connect as tlsConnect, PeerCertificate } from "node:tls";
-import { gunzipSync } from "node:zlib";
-import * as YAML from "yaml";
 import { after, before, describe, test } from "node:test";
 import { CERT_CONTRACT, prometheusCertMount, sidecarAnnotations } from "../lib/certContract";
 import { CHECK_QUERY } from "../lib/outputs";
+import { makeCa, makeLeaf } from "../tests/support/pki";
 import { Cause, checkTargets, render, Report } from "../lib/verify";
 import { TRUST_DOMAIN } from "./support/istio";
 import { MESH_STACK, MeshWorld, podOf as meshPodOf, runVerify as meshRunVerify, startMeshWorld, upMeshStack } from "./support/meshWorld";
 import { PodRunner, RunningPod } from "./support/podRunner";
-import { eventually, kubectl, kubectlJson, pulumiOk, tearDown, World } from "./support/world";
+import { eventually, generatedJobs, kubectl, kubectlJson, pulumiOk, tearDown, World } from "./support/world";
 
 // Mesh in a box: the stack applied with strictMtls to a cluster where istiod's real webhook injects the
 // pods and its real CA issues their certificates; Prometheus 3 and productpage run as processes in pod
@@ -91,7 +90,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
     test("b+e. productpage runs behind its STRICT stand-in, with a certificate from istiod", async () => {
         const pod = await podOf("bookinfo", "app=productpage");
         pp = await runner.run("bookinfo", pod.metadata.name);
-        const certFile = path.join(pp.dirs.volumes["istio-envoy"], "cert-chain.pem");
+        const certFile = path.join(pp.dirs.volumes["istio-envoy"], CERT_CONTRACT.files.certChain);
         await eventually("productpage's workload certificate", () => (existsSync(certFile) ? true : undefined), 60_000);
         const cert = new X509Certificate(readFileSync(certFile));
         assert.match(cert.subjectAltName ?? "", new RegExp(`URI:spiffe://${TRUST_DOMAIN}/ns/bookinfo/sa/bookinfo-productpage`));
@@ -111,7 +110,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.match(cert.subjectAltName ?? "", new RegExp(`URI:spiffe://${TRUST_DOMAIN}/ns/monitoring/sa/${pod.spec.serviceAccountName}`));
         const root = new X509Certificate(readFileSync(path.join(dir, CERT_CONTRACT.files.ca)));
         assert.ok(cert.checkIssued(root) || cert.issuer === root.subject, "chained to the mesh root");
-        const meshRoot = kubectlJson(w, ["get", "configmap", "istio-ca-root-cert", "-n", "monitoring"]).data["root-cert.pem"];
+        const meshRoot = kubectlJson(w, ["get", "configmap", "istio-ca-root-cert", "-n", "monitoring"]).data[CERT_CONTRACT.files.ca];
         assert.equal(new X509Certificate(meshRoot).fingerprint256, root.fingerprint256);
         // Read through the Prometheus container's own mount, as its uid, gid and fsGroup.
         const sc = pod.spec.securityContext;
@@ -148,7 +147,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         }
         // What answers on productpage's pod port presents productpage's own workload certificate from istiod.
         const certDir = prom.dirs.volumes[CERT_CONTRACT.volumeName];
-        const ppFile = path.join(pp.dirs.volumes["istio-envoy"], "cert-chain.pem");
+        const ppFile = path.join(pp.dirs.volumes["istio-envoy"], CERT_CONTRACT.files.certChain);
         const before = new X509Certificate(readFileSync(ppFile)).fingerprint256;
         const served = await new Promise<PeerCertificate>((resolve, reject) => {
             const s = tlsConnect({
@@ -166,9 +165,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         // productpage itself answered, the stand-in forwarding from inside the pod.
         assert.match(readFileSync(pp.log("productpage"), "utf8"), /"GET \/metrics HTTP\/1\.1" 200/);
         // Discovery really went through EndpointSlices, with Prometheus's own ServiceAccount token.
-        const secret = kubectlJson(w, ["get", "secret", `prometheus-mesh`, "-n", "monitoring"]);
-        const config = YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
-        const generated = config.scrape_configs.find((j: any) => j.job_name === job);
+        const generated = generatedJobs(w).find((j: any) => j.job_name === job);
         assert.equal(generated.kubernetes_sd_configs[0].role, "endpointslice");
         assert.equal(generated.kubernetes_sd_configs[0].api_server, undefined, "in-cluster config");
     });
@@ -314,12 +311,9 @@ function refusals(reason: string): number {
 /** A client certificate and key with the right SPIFFE identity, from a CA that is not the mesh's, into dir. */
 function foreignClientCert(dir: string, spiffe: string): void {
     const tmp = mkdtempSync(path.join(w.tmp, "foreign-"));
-    const ssl = (args: string[]) => execFileSync("openssl", args, { cwd: tmp, stdio: ["ignore", "ignore", "pipe"] });
-    ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/O=another-mesh", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
-    ssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem", "-out", "csr.pem", "-subj", "/O=prometheus"]);
-    writeFileSync(path.join(tmp, "ext"), `subjectAltName=URI:${spiffe}\nextendedKeyUsage=clientAuth,serverAuth\n`);
-    ssl(["x509", "-req", "-in", "csr.pem", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "cert.pem"]);
-    for (const [src, dst] of [["cert.pem", "foreign-cert.pem"], ["key.pem", "foreign-key.pem"]]) {
+    makeCa(tmp, "another-mesh");
+    makeLeaf(tmp, "prometheus", "another-mesh", `URI:${spiffe}`);
+    for (const [src, dst] of [["prometheus.crt", "foreign-cert.pem"], ["prometheus.key", "foreign-key.pem"]]) {
         writeFileSync(path.join(dir, dst), readFileSync(path.join(tmp, src)));
         chmodSync(path.join(dir, dst), 0o644);
     }

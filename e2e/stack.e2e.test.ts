@@ -3,13 +3,12 @@ import { ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
-import * as YAML from "yaml";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { KNOWN_DIGESTS } from "../lib/manifests";
 import {
-    clientKeyData, eventually, exists, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
+    clientKeyData, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -25,13 +24,6 @@ before(async () => {
     w = await setUp();
 });
 after(() => tearDown());
-
-/** The scrape jobs of the configuration the operator generated for Prometheus "mesh". */
-function generatedJobs(): any[] {
-    const secret = kubectlJson(w, ["get", "secret", "prometheus-mesh", "-n", "monitoring"]);
-    const config = YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
-    return config.scrape_configs ?? [];
-}
 
 function uid(kind: string, name: string, ns?: string): string {
     return kubectlJson(w, ["get", kind, name, ...(ns ? ["-n", ns] : [])]).metadata.uid;
@@ -190,7 +182,7 @@ describe("a stack like dev", () => {
         assert.deepEqual(prometheusContainer.volumeMounts.find((m: { name: string }) => m.name === "istio-certs"), prometheusCertMount());
         assert.match(prometheusContainer.image, /:v3\.13\.1$/);
 
-        const job = await eventually<any>("the productpage scrape job", () => generatedJobs().find((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
+        const job = await eventually<any>("the productpage scrape job", () => generatedJobs(w).find((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
         const tls = scrapeTlsConfig();
         assert.equal(job.scheme, "https");
         assert.deepEqual(job.tls_config, { ca_file: tls.caFile, cert_file: tls.certFile, key_file: tls.keyFile, insecure_skip_verify: true });
@@ -211,8 +203,8 @@ describe("a stack like dev", () => {
         writeFileSync(file, JSON.stringify(foreign));
         kubectl(w, ["apply", "--server-side", "-f", file]);
         await eventually("the InvalidConfiguration event", () => kubectlJson(w, ["get", "events", "-n", "bookinfo", "--field-selector", "involvedObject.name=steal-key"]).items.find((e: any) => e.reason === "InvalidConfiguration"));
-        assert.equal(generatedJobs().some((j) => j.job_name.startsWith("serviceMonitor/bookinfo/steal-key/")), false);
-        assert.ok(generatedJobs().some((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
+        assert.equal(generatedJobs(w).some((j) => j.job_name.startsWith("serviceMonitor/bookinfo/steal-key/")), false);
+        assert.ok(generatedJobs(w).some((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
         kubectl(w, ["delete", "-f", file]);
     });
 
@@ -276,7 +268,7 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
         // The operator carries the change through: two replicas, a job for the new ServiceMonitor.
         await eventually("2 replicas", () => (kubectlJson(w, ["get", "statefulset", "prometheus-mesh", "-n", "monitoring"]).spec.replicas === 2 ? true : undefined));
-        const job = await eventually<any>("the reviews scrape job", () => generatedJobs().find((j) => j.job_name === "serviceMonitor/bookinfo/reviews/0"));
+        const job = await eventually<any>("the reviews scrape job", () => generatedJobs(w).find((j) => j.job_name === "serviceMonitor/bookinfo/reviews/0"));
         assert.equal(job.scheme, "https");
         assert.equal(job.scrape_interval, "1m");
         operator?.kill("SIGTERM");

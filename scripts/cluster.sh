@@ -23,7 +23,9 @@
 # Binaries come from the pinned toolchain (scripts/toolchain.sh --print-bin), built if missing.
 #
 # Everything binds to 127.0.0.1. Pod IPs come from 127.100.0.0/16, node IPs from 127.101.0.0/16,
-# Service cluster IPs from 127.96.0.0/16 (never routed anywhere off this machine).
+# Service cluster IPs from 127.96.0.0/16 (never routed anywhere off this machine). With ASM_NODE_ADDRESS
+# (only inside scripts/netns.sh) the API server and kwok's kubelet endpoint listen on all addresses of that
+# namespace, which has no interface but its own loopback and the pods' veth pairs.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 

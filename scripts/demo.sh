@@ -96,7 +96,7 @@ mesh_in_a_box() {
     echo "mesh in a box skipped: it runs productpage from the upstream mirror (set ASM_UPSTREAM_MIRROR)"; return 0
   fi
   echo
-  echo "mesh in a box: the stack with STRICT mTLS, a real istiod, Prometheus and productpage (about 2 minutes)"
+  echo "mesh in a box: the stack with STRICT mTLS, a real istiod, Prometheus and productpage (about a minute)"
   npx tsc -p tsconfig.build.json
   ASM_UPSTREAM_MIRROR="$MIRROR" scripts/netns.sh node dist/e2e/meshDemo.js
 }

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import { AddressInfo, connect as netConnect } from "node:net";
@@ -9,6 +8,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { startStrictInbound, StrictInbound } from "../e2e/support/strictInbound";
+import { makeCa, makeLeaf } from "./support/pki";
 
 // The STRICT stand-in on its own, with certificates made here by openssl: a mesh CA, the workload's
 // certificate, and clients that must and must not get through.
@@ -19,26 +19,11 @@ let app: http.Server;
 let inbound: StrictInbound;
 const seen: { url?: string; xfcc?: string } = {};
 
-function openssl(args: string[]): void {
-    execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-}
-
-/** A CA (self-signed) named name. */
-function ca(name: string): void {
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "2", "-subj", `/O=${name}`,
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-}
-
-/** A leaf certificate name signed by CA issuer, with the given subjectAltName (or none). */
-function leaf(name: string, issuer: string, san?: string): void {
-    openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", "/O=workload"]);
-    const ext = [`basicConstraints=CA:FALSE`, `keyUsage=critical,digitalSignature,keyEncipherment`, `extendedKeyUsage=serverAuth,clientAuth`, ...(san ? [`subjectAltName=${san}`] : [])];
-    writeFileSync(path.join(dir, `${name}.ext`), ext.join("\n"));
-    openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${issuer}.crt`, "-CAkey", `${issuer}.key`, "-CAcreateserial", "-days", "1", "-extfile", `${name}.ext`, "-out", `${name}.crt`]);
-}
+const ca = (name: string) => makeCa(dir, name);
+const leaf = (name: string, issuer: string, san?: string) => makeLeaf(dir, name, issuer, san);
 
 const file = (n: string) => path.join(dir, n);
-const read = (n: string) => execFileSync("cat", [file(n)]);
+const read = (n: string) => readFileSync(file(n));
 
 /** Lays out the workload's files as pilot-agent does: written aside, then renamed into place. */
 function writeWorkloadFiles(certName: string): void {

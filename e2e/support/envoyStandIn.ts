@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import { CERT_CONTRACT } from "../../lib/certContract";
 import { startStrictInbound } from "./strictInbound";
 
 // What the mesh tests run in place of Envoy in an injected pod (no Envoy binary exists here), beside the
@@ -14,7 +15,6 @@ import { startStrictInbound } from "./strictInbound";
 // node envoyStandIn.js --cert-dir DIR --trust-domain TD [--health 0.0.0.0:15021] [--agent 127.0.0.1:15020]
 //                      [--inbound 0.0.0.0:15006 --upstream 127.0.0.1:9080] [--wait-for-certs SECONDS]
 
-const FILES = ["key.pem", "cert-chain.pem", "root-cert.pem"];
 
 function arg(name: string, fallback?: string): string {
     const i = process.argv.indexOf(`--${name}`);
@@ -31,7 +31,7 @@ function hostPort(s: string): { host: string; port: number } {
 async function main(): Promise<void> {
     const certDir = arg("cert-dir");
     const deadline = Date.now() + Number(arg("wait-for-certs", "120")) * 1000;
-    while (FILES.some((f) => !existsSync(path.join(certDir, f)))) {
+    while (Object.values(CERT_CONTRACT.files).some((f) => !existsSync(path.join(certDir, f)))) {
         if (Date.now() > deadline) throw new Error(`no workload certificate in ${certDir}`);
         await new Promise((r) => setTimeout(r, 200));
     }

@@ -65,7 +65,6 @@ export async function startMeshWorld(o: { certTtl?: string; nativeSidecars?: boo
     const runner = new PodRunner({
         cluster: {
             kubectl: (args) => kubectl(w, args),
-            kubeconfig: w.kubeconfig,
             apiserverPort: Number(new URL(kubectlJson(w, ["config", "view", "--minify"]).clusters[0].cluster.server).port),
             nodeAddress,
         },
@@ -85,7 +84,8 @@ export async function startMeshWorld(o: { certTtl?: string; nativeSidecars?: boo
                 argv: ["/usr/bin/node", path.join(ROOT, "dist", "e2e", "support", "envoyStandIn.js"), "--cert-dir", env.OUTPUT_CERTS ?? STAND_IN_CERTS, "--trust-domain", TRUST_DOMAIN,
                     ...(captured ? ["--inbound", "0.0.0.0:15006", "--upstream", `127.0.0.1:${port}`] : [])],
                 uid: 1337, gid: 1337,
-                binds: { [path.join(ROOT, "dist")]: path.join(ROOT, "dist") },
+                // The stand-in reads the certificate contract (lib/), which loads yaml from node_modules.
+                binds: { [path.join(ROOT, "dist")]: path.join(ROOT, "dist"), [path.join(ROOT, "node_modules")]: path.join(ROOT, "node_modules") },
             }];
         },
     });

@@ -18,11 +18,9 @@ import { gunzipSync } from "node:zlib";
 
 export interface Cluster {
     kubectl(args: string[]): string;
-    kubeconfig: string;
     /** API server port; pods reach it at nodeAddress, as in-cluster clients do through the kubernetes Service. */
     apiserverPort: number;
     nodeAddress: string;
-    /** The cluster CA, as the kube-root-ca.crt ConfigMap holds it. */
 }
 
 /** What a container of an image runs here. */
@@ -52,7 +50,7 @@ export interface PodRunnerOptions {
     /** Declare a kwok PortForward per pod, so that kubectl port-forward reaches the processes run here. */
     portForwards?: boolean;
     /** Extra processes run beside a container (the sidecar's STRICT stand-in beside pilot-agent). */
-    companions?: (container: any, pod: any, dir: PodDirs) => { name: string; argv: string[]; uid: number; gid: number; binds: Record<string, string>; env?: Record<string, string> }[];
+    companions?: (container: any, pod: any) => { name: string; argv: string[]; uid: number; gid: number; binds: Record<string, string>; env?: Record<string, string> }[];
 }
 
 export interface PodDirs {
@@ -69,9 +67,16 @@ export interface RunningPod {
     dirs: PodDirs;
     /** Log file of a container (or companion) by name. */
     log(container: string): string;
-    /** Runs a command in the pod's network namespace (as root, the world's filesystem). */
-    inNetns(argv: string[]): string;
-    stop(): void;
+}
+
+/** A pod run here: as the API server stored it, and what runs it. */
+interface Entry {
+    api: any;
+    pod: RunningPod;
+    procs: Proc[];
+    pause: ChildProcess;
+    veth: string;
+    timers: NodeJS.Timeout[];
 }
 
 interface Proc {
@@ -91,12 +96,16 @@ function run(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/** $(VAR) references expanded from env, $$ escaping a $, unknown names left as they are: the kubelet's rule. */
+export function expand(text: string, env: Record<string, string>): string {
+    return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === "$$" ? "$" : name in env ? env[name] : m));
+}
+
 /** A container's env, as the kubelet resolves it (value, fieldRef, resourceFieldRef, secret/configMap keys, $(VAR)). */
 export function containerEnv(c: any, pod: any, lookup: { secret(name: string, key: string): string; configMap(name: string, key: string): string }): Record<string, string> {
     const env: Record<string, string> = {};
-    const expand = (v: string) => v.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === "$$" ? "$" : name in env ? env[name] : m));
     for (const e of c.env ?? []) {
-        if (e.value !== undefined) env[e.name] = expand(e.value);
+        if (e.value !== undefined) env[e.name] = expand(e.value, env);
         else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath);
         else if (e.valueFrom?.resourceFieldRef) env[e.name] = resourceField(c, e.valueFrom.resourceFieldRef);
         else if (e.valueFrom?.secretKeyRef) env[e.name] = lookup.secret(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
@@ -104,11 +113,6 @@ export function containerEnv(c: any, pod: any, lookup: { secret(name: string, ke
         else env[e.name] = "";
     }
     return env;
-}
-
-/** $(VAR) in command and args, expanded from the container's env as the kubelet does. */
-export function expandArgs(args: string[], env: Record<string, string>): string[] {
-    return args.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === "$$" ? "$" : name in env ? env[name] : m)));
 }
 
 export function fieldRef(pod: any, p: string): string {
@@ -152,34 +156,26 @@ function resourceField(c: any, ref: { resource: string; divisor?: string }): str
 }
 
 export class PodRunner {
-    private readonly pods = new Map<string, { pod: RunningPod; procs: Proc[]; pause: ChildProcess; veth: string; timers: NodeJS.Timeout[] }>();
+    private readonly pods = new Map<string, Entry>();
 
     constructor(private readonly o: PodRunnerOptions) {}
 
-    private getJson(args: string[]): any {
-        return JSON.parse(this.o.cluster.kubectl([...args, "-o", "json"]));
-    }
-
     /** Runs the pod's containers; resolves once every container has started (and its postStart returned). */
     async run(namespace: string, name: string): Promise<RunningPod> {
-        const pod = this.getJson(["get", "pod", name, "-n", namespace]);
+        const pod = JSON.parse(this.o.cluster.kubectl(["get", "pod", name, "-n", namespace, "-o", "json"]));
         if (!pod.status?.podIP) throw new Error(`pod ${namespace}/${name} has no IP yet`);
         const base = path.join(this.o.root, `${namespace}_${name}`);
         mkdirSync(path.join(base, "logs"), { recursive: true });
 
-        const { pause, veth } = this.network(pod, base);
-        const dirs: PodDirs = { base, volumes: {} };
-        const procs: Proc[] = [];
-        const timers: NodeJS.Timeout[] = [];
+        const { pause, veth } = this.network(pod);
         const running: RunningPod = {
-            namespace, name, uid: pod.metadata.uid, ip: pod.status.podIP, spec: pod.spec, dirs,
+            namespace, name, uid: pod.metadata.uid, ip: pod.status.podIP, spec: pod.spec, dirs: { base, volumes: {} },
             log: (c) => path.join(base, "logs", `${c}.log`),
-            inNetns: (argv) => run("nsenter", [`--net=/proc/${pause.pid}/ns/net`, "--", ...argv]),
-            stop: () => this.stop(`${namespace}/${name}`),
         };
-        this.pods.set(`${namespace}/${name}`, { pod: running, procs, pause, veth, timers });
+        const e: Entry = { api: pod, pod: running, procs: [], pause, veth, timers: [] };
+        this.pods.set(`${namespace}/${name}`, e);
 
-        this.volumes(pod, dirs);
+        for (const v of pod.spec.volumes ?? []) this.layOut(e, v, true);
         writeFileSync(path.join(base, "hosts"), [
             "127.0.0.1\tlocalhost",
             "::1\tlocalhost ip6-localhost ip6-loopback",
@@ -187,12 +183,11 @@ export class PodRunner {
             ...Object.entries(this.o.hosts).map(([h, ip]) => `${ip}\t${h}`),
         ].join("\n") + "\n");
 
-        const inits = pod.spec.initContainers ?? [];
-        for (const c of inits) {
-            if (c.restartPolicy === "Always") await this.start(c, pod, running, procs, timers, pause, true);
-            else await this.runToCompletion(c, pod, running, pause);
+        for (const c of pod.spec.initContainers ?? []) {
+            if (c.restartPolicy === "Always") await this.start(c, e, true);
+            else await this.runToCompletion(c, e);
         }
-        for (const c of pod.spec.containers) await this.start(c, pod, running, procs, timers, pause);
+        for (const c of pod.spec.containers) await this.start(c, e);
         if (this.o.portForwards) this.portForward(pod);
         return running;
     }
@@ -211,7 +206,7 @@ export class PodRunner {
     }
 
     /** The pod's network namespace: a pause process holds it; a veth pair joins it to the world. */
-    private network(pod: any, base: string): { pause: ChildProcess; veth: string } {
+    private network(pod: any): { pause: ChildProcess; veth: string } {
         const ip = pod.status.podIP as string;
         const pause = spawn("unshare", ["--net", "--", "sleep", "infinity"], { stdio: "ignore", env: { ...process.env, [this.o.marker[0]]: this.o.marker[1] } });
         for (let i = 0; i < 50 && !this.netnsReady(pause.pid!); i++) spawnSync("sleep", ["0.05"]);
@@ -228,7 +223,6 @@ export class PodRunner {
             ["ip", "route", "add", node, "dev", "eth0"],
             ["ip", "route", "add", "default", "via", node, "dev", "eth0"],
         ]) run(ns[0], [...ns.slice(1), ...argv]);
-        writeFileSync(path.join(base, "netns.pid"), String(pause.pid));
         return { pause, veth };
     }
 
@@ -240,29 +234,19 @@ export class PodRunner {
         }
     }
 
-    /** An object, or undefined when it does not exist (without kubectl's complaint on stderr). */
-    private getJsonOrNone(args: string[]): any {
-        const out = this.o.cluster.kubectl([...args, "--ignore-not-found", "-o", "json"]).trim();
-        return out ? JSON.parse(out) : undefined;
-    }
-
-    private secretData(namespace: string, name: string): Record<string, Buffer> {
-        const s = this.getJson(["get", "secret", name, "-n", namespace]);
-        return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v as string, "base64")]));
-    }
-
-    private configMapData(namespace: string, name: string): Record<string, Buffer> {
-        const cm = this.getJson(["get", "configmap", name, "-n", namespace]);
-        return {
-            ...Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v as string)])),
-            ...Object.fromEntries(Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v as string, "base64")])),
-        };
-    }
-
-    /** An optional source that does not exist is an empty volume, as the kubelet makes it. */
-    private optional(optional: boolean | undefined, kind: "secret" | "configmap", namespace: string, name: string): Record<string, Buffer> {
-        if (optional && !this.getJsonOrNone(["get", kind, name, "-n", namespace])) return {};
-        return kind === "secret" ? this.secretData(namespace, name) : this.configMapData(namespace, name);
+    /**
+     * The data of a Secret or ConfigMap, decoded, in one read: a missing object is an empty source when
+     * optional (as the kubelet makes it), else an error.
+     */
+    private sourceData(kind: "secret" | "configmap", namespace: string, name: string, optional = false): Record<string, Buffer> {
+        const out = this.o.cluster.kubectl(["get", kind, name, "-n", namespace, "--ignore-not-found", "-o", "json"]).trim();
+        if (!out) {
+            if (optional) return {};
+            throw new Error(`${kind} ${namespace}/${name} does not exist`);
+        }
+        const obj = JSON.parse(out);
+        const decode = (m: Record<string, string> | undefined, enc: BufferEncoding) => Object.entries(m ?? {}).map(([k, v]) => [k, Buffer.from(v, enc)]);
+        return Object.fromEntries(kind === "secret" ? decode(obj.data, "base64") : [...decode(obj.data, "utf8"), ...decode(obj.binaryData, "base64")]);
     }
 
     /** A ServiceAccount token from TokenRequest, bound to the pod, as a projected volume gets it. */
@@ -281,55 +265,65 @@ export class PodRunner {
         return users.every((u) => u !== undefined && u === users[0]) ? users[0] : undefined;
     }
 
-    private volumes(pod: any, dirs: PodDirs): void {
+    /** The files of a volume, as the kubelet would write them (an emptyDir has none). */
+    private volumeFiles(pod: any, v: any): Record<string, { data: Buffer; mode?: number; owner?: number }> {
         const fsGroup: number | undefined = pod.spec.securityContext?.fsGroup;
-        const fsUser = this.fsUser(pod);
         const ns = pod.metadata.namespace;
-        for (const v of pod.spec.volumes ?? []) {
-            const dir = path.join(dirs.base, "volumes", v.name);
+        const files: Record<string, { data: Buffer; mode?: number; owner?: number }> = {};
+        const items = (data: Record<string, Buffer>, list: { key: string; path: string; mode?: number }[] | undefined, mode?: number) => {
+            for (const it of list ?? Object.keys(data).map((k) => ({ key: k, path: k, mode: undefined }))) {
+                if (data[it.key] !== undefined) files[it.path] = { data: data[it.key], mode: it.mode ?? mode };
+            }
+        };
+        if (v.emptyDir) return files;
+        if (v.secret) items(this.sourceData("secret", ns, v.secret.secretName, v.secret.optional), v.secret.items, v.secret.defaultMode);
+        else if (v.configMap) items(this.sourceData("configmap", ns, v.configMap.name, v.configMap.optional), v.configMap.items, v.configMap.defaultMode);
+        else if (v.downwardAPI) for (const it of v.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode ?? v.downwardAPI.defaultMode };
+        else if (v.projected) {
+            const fsUser = this.fsUser(pod);
+            for (const src of v.projected.sources ?? []) {
+                // As the kubelet: the volume's mode, but 0600 (owned by FsUser) when FsUser or fsGroup is set.
+                if (src.serviceAccountToken) files[src.serviceAccountToken.path] = { data: Buffer.from(this.token(pod, src.serviceAccountToken.audience, src.serviceAccountToken.expirationSeconds)), mode: fsUser !== undefined || fsGroup !== undefined ? 0o600 : v.projected.defaultMode, owner: fsUser };
+                else if (src.configMap) items(this.sourceData("configmap", ns, src.configMap.name, src.configMap.optional), src.configMap.items);
+                else if (src.secret) items(this.sourceData("secret", ns, src.secret.name, src.secret.optional), src.secret.items);
+                else if (src.downwardAPI) for (const it of src.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode };
+                else throw new Error(`projected source ${JSON.stringify(src)} is not supported by the process kubelet`);
+            }
+        } else {
+            throw new Error(`volume ${v.name} of ${ns}/${pod.metadata.name}: ${Object.keys(v).join(",")} is not supported by the process kubelet`);
+        }
+        return files;
+    }
+
+    /**
+     * Lays a volume out (first: the folder, tmpfs for a memory emptyDir, fsGroup ownership) or brings its
+     * files up to date, each replaced by rename as the kubelet's atomic writer does.
+     */
+    private layOut(e: Entry, v: any, first: boolean): void {
+        const pod = e.api;
+        const fsGroup: number | undefined = pod.spec.securityContext?.fsGroup;
+        const dir = path.join(e.pod.dirs.base, "volumes", v.name);
+        if (first) {
             mkdirSync(dir, { recursive: true });
-            dirs.volumes[v.name] = dir;
-            const files: Record<string, { data: Buffer; mode?: number; owner?: number }> = {};
-            const items = (data: Record<string, Buffer>, list: { key: string; path: string; mode?: number }[] | undefined, mode?: number) => {
-                for (const it of list ?? Object.keys(data).map((k) => ({ key: k, path: k, mode: undefined }))) {
-                    if (data[it.key] !== undefined) files[it.path] = { data: data[it.key], mode: it.mode ?? mode };
-                }
-            };
-            if (v.emptyDir) {
-                if (v.emptyDir.medium === "Memory") run("mount", ["-t", "tmpfs", "-o", "mode=0777,size=64m", `emptydir-${v.name}`, dir]);
-                chmodSync(dir, 0o777);
-            } else if (v.secret) {
-                items(this.optional(v.secret.optional, "secret", ns, v.secret.secretName), v.secret.items, v.secret.defaultMode);
-            } else if (v.configMap) {
-                items(this.optional(v.configMap.optional, "configmap", ns, v.configMap.name), v.configMap.items, v.configMap.defaultMode);
-            } else if (v.downwardAPI) {
-                for (const it of v.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode ?? v.downwardAPI.defaultMode };
-            } else if (v.projected) {
-                for (const src of v.projected.sources ?? []) {
-                    // As the kubelet: the volume's mode, but 0600 (owned by FsUser) when FsUser or fsGroup is set.
-                    if (src.serviceAccountToken) files[src.serviceAccountToken.path] = { data: Buffer.from(this.token(pod, src.serviceAccountToken.audience, src.serviceAccountToken.expirationSeconds)), mode: fsUser !== undefined || fsGroup !== undefined ? 0o600 : v.projected.defaultMode, owner: fsUser };
-                    else if (src.configMap) items(this.optional(src.configMap.optional, "configmap", ns, src.configMap.name), src.configMap.items);
-                    else if (src.secret) items(this.optional(src.secret.optional, "secret", ns, src.secret.name), src.secret.items);
-                    else if (src.downwardAPI) for (const it of src.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode };
-                    else throw new Error(`projected source ${JSON.stringify(src)} is not supported by the process kubelet`);
-                }
-            } else {
-                throw new Error(`volume ${v.name} of ${ns}/${pod.metadata.name}: ${Object.keys(v).join(",")} is not supported by the process kubelet`);
-            }
-            for (const [rel, f] of Object.entries(files)) {
-                const file = path.join(dir, rel);
-                mkdirSync(path.dirname(file), { recursive: true });
-                writeFileSync(file, f.data);
-                // The kubelet's default file mode is 0644; fsGroup ownership then adds group read.
-                const mode = f.mode ?? 0o644;
-                chmodSync(file, fsGroup !== undefined ? mode | 0o040 : mode);
-                chownSync(file, f.owner ?? 0, fsGroup ?? 0);
-            }
-            // Volume ownership as the kubelet sets it for fsGroup: group fsGroup, setgid on folders.
-            if (fsGroup !== undefined) {
-                chownSync(dir, 0, fsGroup);
-                chmodSync(dir, v.emptyDir ? 0o2777 : 0o2755);
-            }
+            e.pod.dirs.volumes[v.name] = dir;
+            if (v.emptyDir?.medium === "Memory") run("mount", ["-t", "tmpfs", "-o", "mode=0777,size=64m", `emptydir-${v.name}`, dir]);
+            if (v.emptyDir) chmodSync(dir, 0o777);
+        }
+        for (const [rel, f] of Object.entries(this.volumeFiles(pod, v))) {
+            const file = path.join(dir, rel);
+            if (!first && existsSync(file) && readFileSync(file).equals(f.data)) continue;
+            mkdirSync(path.dirname(file), { recursive: true });
+            writeFileSync(`${file}.new`, f.data);
+            // The kubelet's default file mode is 0644; fsGroup ownership then adds group read.
+            const mode = f.mode ?? 0o644;
+            chmodSync(`${file}.new`, fsGroup !== undefined ? mode | 0o040 : mode);
+            chownSync(`${file}.new`, f.owner ?? 0, fsGroup ?? 0);
+            renameSync(`${file}.new`, file);
+        }
+        // Volume ownership as the kubelet sets it for fsGroup: group fsGroup, setgid on folders.
+        if (first && fsGroup !== undefined) {
+            chownSync(dir, 0, fsGroup);
+            chmodSync(dir, v.emptyDir ? 0o2777 : 0o2755);
         }
     }
 
@@ -344,38 +338,37 @@ export class PodRunner {
     }
 
     /** bwrap + setpriv argv running argv in the container's filesystem and identity, in the pod's network namespace. */
-    private sandbox(c: any, pod: any, pod0: RunningPod, pause: ChildProcess, stand: Stand, argv: string[], who = this.identity(c, pod, stand), extraBinds: Record<string, string> = {}): string[] {
+    private sandbox(c: any, e: Entry, stand: Stand, argv: string[], who = this.identity(c, e.api, stand), extraBinds: Record<string, string> = {}): string[] {
         const b: string[] = ["--die-with-parent", "--unshare-ipc", "--ro-bind", "/usr", "/usr", "--tmpfs", "/usr/local", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/var", "--perms", "0755", "--dir", "/run"];
         for (const l of ROOT_SYMLINKS) b.push("--symlink", `usr/${l}`, `/${l}`);
-        for (const e of HOST_ETC) if (existsSync(`/etc/${e}`)) b.push("--ro-bind", `/etc/${e}`, `/etc/${e}`);
-        b.push("--ro-bind", path.join(pod0.dirs.base, "hosts"), "/etc/hosts");
+        for (const f of HOST_ETC) if (existsSync(`/etc/${f}`)) b.push("--ro-bind", `/etc/${f}`, `/etc/${f}`);
+        b.push("--ro-bind", path.join(e.pod.dirs.base, "hosts"), "/etc/hosts");
         for (const [src, dst] of Object.entries({ ...stand.binds, ...extraBinds })) {
             for (const p of parents(dst)) if (!p.startsWith("/usr/") || p.startsWith("/usr/local")) b.push("--perms", "0755", "--dir", p);
             b.push("--ro-bind", src, dst);
         }
         for (const m of c.volumeMounts ?? []) {
-            const src = pod0.dirs.volumes[m.name];
+            const src = e.pod.dirs.volumes[m.name];
             if (!src) throw new Error(`container ${c.name}: volume ${m.name} not found`);
             for (const p of parents(m.mountPath)) b.push("--perms", "0755", "--dir", p);
             b.push(m.readOnly ? "--ro-bind" : "--bind", m.subPath ? path.join(src, m.subPath) : src, m.mountPath);
         }
         b.push("--chdir", stand.workingDir ?? c.workingDir ?? "/");
         const priv = ["/usr/bin/setpriv", `--reuid=${who.uid}`, `--regid=${who.gid}`, `--groups=${who.groups.join(",")}`, ...(who.uid === 0 ? [] : ["--inh-caps=-all"]), "--"];
-        return ["nsenter", `--net=/proc/${pause.pid}/ns/net`, "--", "bwrap", ...b, "--", ...priv, ...argv];
+        return ["nsenter", `--net=/proc/${e.pause.pid}/ns/net`, "--", "bwrap", ...b, "--", ...priv, ...argv];
     }
 
     private commandOf(c: any, stand: Stand, env: Record<string, string>): string[] {
         // An image's entrypoint is replaced by the container's command; its arguments by the container's args.
-        const command = c.command ? expandArgs(c.command, env) : stand.entrypoint;
-        const args = c.args ? expandArgs(c.args, env) : c.command ? [] : [];
-        return [...command, ...args];
+        const command = c.command ? c.command.map((a: string) => expand(a, env)) : stand.entrypoint;
+        return [...command, ...(c.args ?? []).map((a: string) => expand(a, env))];
     }
 
     private envOf(c: any, pod: any, stand: Stand): Record<string, string> {
         const ns = pod.metadata.namespace;
         const env = containerEnv(c, pod, {
-            secret: (n, k) => this.secretData(ns, n)[k]?.toString("utf8") ?? "",
-            configMap: (n, k) => this.configMapData(ns, n)[k]?.toString("utf8") ?? "",
+            secret: (n, k) => this.sourceData("secret", ns, n)[k]?.toString("utf8") ?? "",
+            configMap: (n, k) => this.sourceData("configmap", ns, n)[k]?.toString("utf8") ?? "",
         });
         return {
             PATH: "/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin",
@@ -396,46 +389,48 @@ export class PodRunner {
         return stand;
     }
 
-    private async runToCompletion(c: any, pod: any, p: RunningPod, pause: ChildProcess): Promise<void> {
-        const stand = this.standOf(c, pod);
+    private async runToCompletion(c: any, e: Entry): Promise<void> {
+        const stand = this.standOf(c, e.api);
         if (stand.emulate === "config-reloader-init") {
-            this.reloadConfig(c, p, false);
+            this.reloadConfig(c, e);
             return;
         }
-        const env = this.envOf(c, pod, stand);
-        const argv = this.sandbox(c, pod, p, pause, stand, this.commandOf(c, stand, env));
-        const code = await this.exitOf(argv, env, p.log(c.name), 120_000);
-        if (code !== 0) throw new Error(`init container ${c.name} of ${p.namespace}/${p.name} exited ${code}: ${readFileSync(p.log(c.name), "utf8").slice(-2000)}`);
+        const env = this.envOf(c, e.api, stand);
+        const code = await this.exitOf(this.sandbox(c, e, stand, this.commandOf(c, stand, env)), env, e.pod.log(c.name), 120_000);
+        if (code !== 0) throw new Error(`init container ${c.name} of ${e.pod.namespace}/${e.pod.name} exited ${code}: ${readFileSync(e.pod.log(c.name), "utf8").slice(-2000)}`);
     }
 
-    private async start(c: any, pod: any, p: RunningPod, procs: Proc[], timers: NodeJS.Timeout[], pause: ChildProcess, sidecar = false): Promise<void> {
-        const stand = this.standOf(c, pod);
+    private async start(c: any, e: Entry, sidecar = false): Promise<void> {
+        const p = e.pod;
+        const stand = this.standOf(c, e.api);
         if (stand.emulate === "config-reloader") {
-            // The reloader's loop: re-read the operator's Secret, re-expand, and ask Prometheus to reload.
+            // The reloader's loop: the Secret volume refreshed as the kubelet refreshes it, the config expanded
+            // again, and Prometheus asked to reload when it changed.
+            const configVolume = e.api.spec.volumes.find((v: any) => v.name === this.mountOf(c, this.reloaderArgs(c).input).name);
             const t = setInterval(() => {
                 try {
-                    if (this.reloadConfig(c, p, true)) void fetch(`http://${p.ip}:9090/-/reload`, { method: "POST" }).catch(() => undefined);
+                    this.layOut(e, configVolume, false);
+                    if (this.reloadConfig(c, e)) void fetch(`http://${p.ip}:9090/-/reload`, { method: "POST" }).catch(() => undefined);
                 } catch {
                     // The next round tries again, as the reloader does.
                 }
             }, 2000);
             t.unref();
-            timers.push(t);
+            e.timers.push(t);
             return;
         }
-        const env = this.envOf(c, pod, stand);
-        const argv = this.sandbox(c, pod, p, pause, stand, this.commandOf(c, stand, env));
-        procs.push({ name: c.name, child: this.spawnLogged(argv, env, p.log(c.name)), argv, env, log: p.log(c.name) });
-        for (const comp of this.o.companions?.(c, pod, p.dirs) ?? []) {
-            const cargv = this.sandbox(c, pod, p, pause, stand, comp.argv, { uid: comp.uid, gid: comp.gid, groups: [comp.gid] }, comp.binds);
+        const env = this.envOf(c, e.api, stand);
+        const argv = this.sandbox(c, e, stand, this.commandOf(c, stand, env));
+        e.procs.push({ name: c.name, child: this.spawnLogged(argv, env, p.log(c.name)), argv, env, log: p.log(c.name) });
+        for (const comp of this.o.companions?.(c, e.api) ?? []) {
+            const cargv = this.sandbox(c, e, stand, comp.argv, { uid: comp.uid, gid: comp.gid, groups: [comp.gid] }, comp.binds);
             const cenv = { ...env, ...comp.env };
-            procs.push({ name: comp.name, child: this.spawnLogged(cargv, cenv, p.log(comp.name)), argv: cargv, env: cenv, log: p.log(comp.name) });
+            e.procs.push({ name: comp.name, child: this.spawnLogged(cargv, cenv, p.log(comp.name)), argv: cargv, env: cenv, log: p.log(comp.name) });
         }
         const hook = c.lifecycle?.postStart?.exec?.command as string[] | undefined;
         if (hook) {
             // The kubelet starts the next container only when postStart returns.
-            const hargv = this.sandbox(c, pod, p, pause, stand, expandArgs(hook, env));
-            const code = await this.exitOf(hargv, env, p.log(`${c.name}.postStart`), 180_000);
+            const code = await this.exitOf(this.sandbox(c, e, stand, hook.map((a) => expand(a, env))), env, p.log(`${c.name}.postStart`), 180_000);
             if (code !== 0) throw new Error(`postStart of ${c.name} in ${p.namespace}/${p.name} exited ${code}: ${readFileSync(p.log(`${c.name}.postStart`), "utf8").slice(-2000)}`);
         }
         // A native sidecar blocks the containers after it until its startupProbe succeeds.
@@ -465,40 +460,27 @@ export class PodRunner {
 
     private spawnLogged(argv: string[], env: Record<string, string>, log: string): ChildProcess {
         const out = openSync(log, "a");
-        const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", out, out], detached: true });
-        return child;
+        return spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", out, out], detached: true });
     }
 
-    /**
-     * What prometheus-config-reloader does: read the operator's gzipped config from the Secret's volume
-     * (refreshed from the API, as the kubelet refreshes Secret volumes), expand $(VAR) from the container's
-     * env, write it where Prometheus reads it. Returns whether the file changed.
-     */
-    private reloadConfig(c: any, p: RunningPod, refresh: boolean): boolean {
+    private reloaderArgs(c: any): { input: string; output: string } {
         const arg = (name: string) => (c.args ?? []).find((a: string) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
         const input = arg("config-file");
         const output = arg("config-envsubst-file");
         if (!input || !output) throw new Error(`container ${c.name}: --config-file and --config-envsubst-file expected, args ${JSON.stringify(c.args)}`);
-        const src = this.hostPath(c, p, input);
-        if (refresh) {
-            const vol = this.mountOf(c, input);
-            const v = p.spec.volumes.find((x: any) => x.name === vol.name);
-            if (v?.secret) {
-                const data = this.secretData(p.namespace, v.secret.secretName);
-                for (const [k, buf] of Object.entries(data)) {
-                    const f = path.join(p.dirs.volumes[vol.name], k);
-                    if (!existsSync(f) || !readFileSync(f).equals(buf)) {
-                        writeFileSync(`${f}.new`, buf);
-                        renameSync(`${f}.new`, f);
-                    }
-                }
-            }
-        }
-        const raw = readFileSync(src);
-        const text = (input.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
-        const env = containerEnv(c, { ...p, metadata: { name: p.name, namespace: p.namespace, uid: p.uid }, spec: p.spec, status: { podIP: p.ip } }, { secret: () => "", configMap: () => "" });
-        const expanded = text.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => env[name] ?? m);
-        const dst = this.hostPath(c, p, output);
+        return { input, output };
+    }
+
+    /**
+     * What prometheus-config-reloader does: read the operator's (gzipped) config from its volume, expand
+     * $(VAR) from the container's env, write it where Prometheus reads it. Returns whether the file changed.
+     */
+    private reloadConfig(c: any, e: Entry): boolean {
+        const { input, output } = this.reloaderArgs(c);
+        const raw = readFileSync(this.hostPath(c, e, input));
+        const env = containerEnv(c, e.api, { secret: () => "", configMap: () => "" });
+        const expanded = expand((input.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8"), env);
+        const dst = this.hostPath(c, e, output);
         if (existsSync(dst) && readFileSync(dst, "utf8") === expanded) return false;
         writeFileSync(`${dst}.tmp`, expanded);
         renameSync(`${dst}.tmp`, dst);
@@ -512,32 +494,19 @@ export class PodRunner {
     }
 
     /** Where a path of a container's filesystem lives on this machine (it must be inside a volume). */
-    private hostPath(c: any, p: RunningPod, file: string): string {
+    private hostPath(c: any, e: Entry, file: string): string {
         const m = this.mountOf(c, file);
-        return path.join(p.dirs.volumes[m.name], file.slice(m.mountPath.length + 1));
+        return path.join(e.pod.dirs.volumes[m.name], file.slice(m.mountPath.length + 1));
     }
 
     /** Runs argv in a running pod's container: its filesystem, identity and network, as kubectl exec would. */
     exec(key: string, container: string, argv: string[]): string {
         const e = this.pods.get(key);
         if (!e) throw new Error(`pod ${key} is not run here`);
-        const pod = { metadata: { name: e.pod.name, namespace: e.pod.namespace, uid: e.pod.uid }, spec: e.pod.spec, status: { podIP: e.pod.ip } };
-        const c = [...(e.pod.spec.initContainers ?? []), ...e.pod.spec.containers].find((x: any) => x.name === container);
+        const c = [...(e.api.spec.initContainers ?? []), ...e.api.spec.containers].find((x: any) => x.name === container);
         if (!c) throw new Error(`pod ${key} has no container ${container}`);
-        const stand = this.standOf(c, pod);
-        const full = this.sandbox(c, pod, e.pod, e.pause, stand, argv);
+        const full = this.sandbox(c, e, this.standOf(c, e.api), argv);
         return execFileSync(full[0], full.slice(1), { encoding: "utf8", env: { PATH: "/usr/bin:/bin" }, stdio: ["ignore", "pipe", "pipe"] });
-    }
-
-    /** Stops a container's processes (the kubelet's kill), leaving the pod's network and volumes. */
-    kill(key: string, container: string, signal: NodeJS.Signals = "SIGTERM"): void {
-        for (const pr of this.pods.get(key)?.procs.filter((x) => x.name === container) ?? []) {
-            try {
-                process.kill(-pr.child.pid!, signal);
-            } catch {
-                // Already gone.
-            }
-        }
     }
 
     /** Restarts a container's process, as the kubelet does after it exits: same argv, env and volumes. */

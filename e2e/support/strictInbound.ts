@@ -4,6 +4,7 @@ import * as http2 from "node:http2";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { TLSSocket } from "node:tls";
+import { CERT_CONTRACT } from "../../lib/certContract";
 
 // A stand-in for the STRICT inbound chain of an Istio sidecar, for machines without Envoy: on the
 // workload's port (reached through the pod's own iptables redirect, as Envoy's 15006 listener is), it
@@ -16,7 +17,7 @@ import { TLSSocket } from "node:tls";
 export interface StrictInboundOptions {
     listen: { host: string; port: number };
     upstream: { host: string; port: number };
-    /** Folder holding key.pem, cert-chain.pem and root-cert.pem (pilot-agent's OUTPUT_CERTS). */
+    /** Folder holding the files pilot-agent writes to OUTPUT_CERTS (CERT_CONTRACT.files). */
     certDir: string;
     trustDomain: string;
     log?: (line: string) => void;
@@ -33,14 +34,13 @@ export interface StrictInbound {
     close(): Promise<void>;
 }
 
-const FILES = { key: "key.pem", cert: "cert-chain.pem", ca: "root-cert.pem" };
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]);
 
 function credentials(dir: string) {
     return {
-        key: readFileSync(path.join(dir, FILES.key)),
-        cert: readFileSync(path.join(dir, FILES.cert)),
-        ca: readFileSync(path.join(dir, FILES.ca)),
+        key: readFileSync(path.join(dir, CERT_CONTRACT.files.key)),
+        cert: readFileSync(path.join(dir, CERT_CONTRACT.files.certChain)),
+        ca: readFileSync(path.join(dir, CERT_CONTRACT.files.ca)),
     };
 }
 

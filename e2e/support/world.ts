@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import { PROJECT } from "../../lib/config";
 import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
@@ -262,6 +263,13 @@ export function startOperator(w: World): ChildProcess {
         "--watch-referenced-objects-in-all-namespaces=true",
     ], { env: { ...w.env, KUBECONFIG: w.kubeconfig }, detached: true, stdio: ["ignore", out, out] });
     return track(p);
+}
+
+/** The scrape jobs of the configuration the operator generated for Prometheus "mesh" (its Secret, gzipped). */
+export function generatedJobs(w: World): any[] {
+    const secret = kubectlJson(w, ["get", "secret", "prometheus-mesh", "-n", "monitoring"]);
+    const config = YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
+    return config.scrape_configs ?? [];
 }
 
 /** Polls fn (sync or async) until it returns a value that is not undefined, or fails after timeoutMs. */
