@@ -19,11 +19,9 @@ export = async () => {
     const upstream = await loadUpstream(cfg);
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
-    const cluster = cfg.cluster.create
-        ? new AckCluster("cluster", cfg.cluster, { providers: [cloud!] })
-        : undefined;
-    const mesh = cluster && cfg.mesh.create
-        ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, vpcId: cluster.vpcId, vswitchIds: cluster.vswitchIds, clusterId: cluster.clusterId }, { providers: [cloud!] })
+    const cluster = cloud && new AckCluster("cluster", cfg.cluster, { providers: [cloud] });
+    const mesh = cloud && cluster && cfg.mesh.create
+        ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, cluster }, { providers: [cloud] })
         : undefined;
 
     const access = cluster
@@ -39,9 +37,7 @@ export = async () => {
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,
     }, { providers: [kube] });
     const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
-    const strict = cfg.mesh.strictMtls
-        ? new StrictMtls("strict-mtls", { namespace: bookinfo.namespaceName, dependsOn: [bookinfo.namespace, ...(mesh ? [mesh] : [])] }, { providers: [kube] })
-        : undefined;
+    const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh }, { providers: [kube] }) : undefined;
 
     const prometheus = new MeshPrometheus("prometheus", {
         ...cfg.prometheus,
@@ -52,11 +48,10 @@ export = async () => {
 
     const monitors = upstream.scrapeTargets.map((target) => new MtlsServiceMonitor(`monitor-${target.service}`, {
         target,
-        namespace: bookinfo.namespaceName,
+        app: bookinfo,
         interval: cfg.scrape.interval,
         path: cfg.scrape.path,
         prometheus,
-        dependsOn: [operator, bookinfo],
     }, { providers: [kube] }));
 
     return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict });

@@ -1,15 +1,14 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import type { AckCluster } from "./ackCluster";
 
 export interface AsmMeshArgs {
     name: string;
     edition: string;
     clusterSpec: string;
     version?: string;
-    vpcId: pulumi.Input<string>;
-    vswitchIds: pulumi.Input<string>[];
-    /** The ACK cluster attached to the mesh. */
-    clusterId: pulumi.Input<string>;
+    /** The ACK cluster attached to the mesh; the mesh joins its VPC. */
+    cluster: AckCluster;
     forceDelete: boolean;
 }
 
@@ -28,8 +27,8 @@ export class AsmMesh extends pulumi.ComponentResource {
             clusterSpec: args.clusterSpec,
             version: args.version,
             // The provider takes the vSwitch list as one string.
-            network: { vpcId: args.vpcId, vswitcheList: pulumi.output(args.vswitchIds).apply((ids) => ids[0]) },
-            clusterIds: [args.clusterId],
+            network: { vpcId: args.cluster.vpcId, vswitcheList: args.cluster.vswitchIds[0] },
+            clusterIds: [args.cluster.clusterId],
             // PeerAuthentication and friends then go through the ACK API server, whose kubeconfig this
             // stack has; the mesh's own kubeconfig points at a private VPC address.
             extraConfiguration: { crAggregationEnabled: true },

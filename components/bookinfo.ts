@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { INJECTION_NAMESPACE_LABELS } from "../lib/certContract";
+import { injectedNamespace } from "../lib/certContract";
 import { declareObjects, ManifestObject } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
@@ -20,9 +20,7 @@ export class Bookinfo extends pulumi.ComponentResource {
 
     constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:app:Bookinfo", name, {}, opts);
-        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
-            metadata: { name: args.namespace, labels: { ...INJECTION_NAMESPACE_LABELS, "kubernetes.io/metadata.name": args.namespace } },
-        }, { parent: this });
+        this.namespace = injectedNamespace(`${name}-ns`, args.namespace, { parent: this });
         this.namespaceName = this.namespace.metadata.name;
 
         const placed = args.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: args.namespace } }));

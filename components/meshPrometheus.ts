@@ -1,13 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    INJECTION_NAMESPACE_LABELS,
+    injectedNamespace,
     SIDECAR_INJECT_LABELS,
     certVolume,
     prometheusCertMount,
     scrapeTlsConfig,
     sidecarAnnotations,
 } from "../lib/certContract";
+import type { PrometheusOperator } from "./prometheusOperator";
 
 export interface MeshPrometheusArgs {
     /** Namespace created for Prometheus (labelled for sidecar injection). */
@@ -19,12 +20,12 @@ export interface MeshPrometheusArgs {
     retention: string;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
     serviceMonitorNamespace: pulumi.Input<string>;
-    /** Resources the custom resource waits for: the operator (its CRDs). */
-    operator: pulumi.Resource;
+    /** The operator that reconciles this Prometheus; the custom resource waits for it (its CRDs). */
+    operator: PrometheusOperator;
 }
 
 /** Scrape class that carries the mesh client certificate; ServiceMonitors opt in by this name. */
-export const MTLS_SCRAPE_CLASS = "istio-mtls";
+const MTLS_SCRAPE_CLASS = "istio-mtls";
 
 /**
  * A Prometheus that scrapes sidecar-injected workloads under STRICT mTLS: its own sidecar writes the
@@ -42,14 +43,14 @@ export class MeshPrometheus extends pulumi.ComponentResource {
     /** The Service the operator creates for every Prometheus (the target of port-forward). */
     readonly serviceName = "prometheus-operated";
     readonly namespaceName: pulumi.Output<string>;
+    readonly operator: PrometheusOperator;
 
     constructor(name: string, args: MeshPrometheusArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MeshPrometheus", name, {}, opts);
+        this.operator = args.operator;
         this.serviceMonitorLabels = { "monitoring.asm-prometheus-mtls.io/prometheus": args.name };
 
-        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
-            metadata: { name: args.namespace, labels: { ...INJECTION_NAMESPACE_LABELS, "kubernetes.io/metadata.name": args.namespace } },
-        }, { parent: this });
+        this.namespace = injectedNamespace(`${name}-ns`, args.namespace, { parent: this });
         this.namespaceName = this.namespace.metadata.name;
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {

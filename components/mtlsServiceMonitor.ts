@@ -1,19 +1,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ScrapeTarget } from "../lib/upstream";
+import type { Bookinfo } from "./bookinfo";
 import type { MeshPrometheus } from "./meshPrometheus";
 
 export interface MtlsServiceMonitorArgs {
     /** The Service to scrape, resolved from the manifest the stack deploys. */
     target: ScrapeTarget;
-    /** Namespace of the Service (and of this ServiceMonitor). */
-    namespace: pulumi.Input<string>;
+    /** The application the Service belongs to; the ServiceMonitor lives in its namespace. */
+    app: Bookinfo;
     interval: string;
     path: string;
     /** The Prometheus that selects this ServiceMonitor and owns the mTLS scrape class. */
     prometheus: MeshPrometheus;
-    /** What must exist first: the operator's CRDs and the scraped application. */
-    dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /** A ServiceMonitor scraping one Service over HTTPS with the mesh client certificate. */
@@ -25,7 +24,7 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
         this.serviceMonitor = new k8s.apiextensions.CustomResource(`${name}-sm`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "ServiceMonitor",
-            metadata: { name: args.target.service, namespace: args.namespace, labels: args.prometheus.serviceMonitorLabels },
+            metadata: { name: args.target.service, namespace: args.app.namespaceName, labels: args.prometheus.serviceMonitorLabels },
             spec: {
                 selector: { matchLabels: args.target.selector },
                 // TLS comes from the scrape class: the files it names live in the Prometheus pod, and a
@@ -33,7 +32,8 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
                 scrapeClass: args.prometheus.scrapeClass,
                 endpoints: [{ port: args.target.portName, scheme: "https", interval: args.interval, path: args.path }],
             },
-        }, { parent: this, dependsOn: args.dependsOn });
+        // After the operator's CRDs and the scraped application.
+        }, { parent: this, dependsOn: [args.prometheus.operator, args.app] });
         this.registerOutputs({ name: this.serviceMonitor.metadata.name });
     }
 }

@@ -1,11 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { AsmMesh } from "./asmMesh";
+import type { Bookinfo } from "./bookinfo";
 
 export interface StrictMtlsArgs {
-    /** Namespace whose workloads accept only mutual TLS. */
-    namespace: pulumi.Input<string>;
-    /** What must exist first: the namespace and, with a new mesh, the mesh (its CRDs). */
-    dependsOn: pulumi.Input<pulumi.Resource>[];
+    /** The application whose namespace accepts only mutual TLS. */
+    app: Bookinfo;
+    /** The mesh this stack creates, if any: its CRDs must be served first. */
+    mesh?: AsmMesh;
 }
 
 /** A namespace-wide STRICT PeerAuthentication, applied through the cluster's API server. */
@@ -18,9 +20,9 @@ export class StrictMtls extends pulumi.ComponentResource {
             apiVersion: "security.istio.io/v1",
             kind: "PeerAuthentication",
             // "default" is the conventional name of a namespace-wide policy.
-            metadata: { name: "default", namespace: args.namespace },
+            metadata: { name: "default", namespace: args.app.namespaceName },
             spec: { mtls: { mode: "STRICT" } },
-        }, { parent: this, dependsOn: args.dependsOn });
+        }, { parent: this, dependsOn: [args.app.namespace, ...(args.mesh ? [args.mesh] : [])] });
         this.registerOutputs({});
     }
 }

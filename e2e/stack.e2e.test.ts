@@ -6,7 +6,9 @@ import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
-import { KNOWN_DIGESTS } from "../lib/manifests";
+import { configKey } from "../lib/config";
+import { atVersion, VERSIONS } from "../lib/versions";
+import { mirrorPath } from "../tests/support/upstream";
 import {
     clientKeyData, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
 } from "./support/world";
@@ -16,6 +18,8 @@ import {
 const MONITORING_CRDS = ["alertmanagerconfigs", "alertmanagers", "podmonitors", "probes", "prometheusagents", "prometheuses", "prometheusrules", "scrapeconfigs", "servicemonitors", "thanosrulers"].map((p) => `${p}.monitoring.coreos.com`);
 /** Case c's override; the later cases start from it. */
 const OVERRIDE = { prometheusReplicas: 2, scrapeInterval: "1m", scrapeServices: ["productpage", "reviews"] };
+const TO = VERSIONS.prometheusOperator.version;
+const FROM = VERSIONS.prometheusOperator.upgradeFrom;
 const BOOKINFO_DEPLOYMENTS = ["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"];
 
 let w: World;
@@ -33,20 +37,20 @@ function condition(obj: any, type: string): string | undefined {
     return obj.status?.conditions?.find((c: { type: string }) => c.type === type)?.status;
 }
 
-describe("upgrade: operator v0.92.1 -> v0.93.0 (its own stack, CRDs deleted on destroy)", () => {
+describe(`upgrade: operator ${FROM} -> ${TO} (its own stack, CRDs deleted on destroy)`, () => {
     const stack = "upgrade";
 
-    test("up at v0.92.1, then at v0.93.0: CRDs updated in place, no custom resource deleted", async () => {
-        await newStack(w, stack, stackConfig(w, { operatorVersion: "v0.92.1", retainCrds: false }));
+    test(`up at ${FROM}, then at ${TO}: CRDs updated in place, no custom resource deleted`, async () => {
+        await newStack(w, stack, stackConfig(w, { operatorVersion: FROM, retainCrds: false }));
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
-        assert.match(kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default"]).spec.template.spec.containers[0].image, /:v0\.92\.1$/);
+        assert.equal(kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default"]).spec.template.spec.containers[0].image.endsWith(`:${FROM}`), true);
         const before = {
             prometheus: uid("prometheus", "mesh", "monitoring"),
             sm: uid("servicemonitor", "productpage", "bookinfo"),
             crd: uid("crd", "prometheuses.monitoring.coreos.com"),
         };
 
-        await setConfig(w, stack, stackConfig(w, { operatorVersion: "v0.93.0", retainCrds: false }));
+        await setConfig(w, stack, stackConfig(w, { operatorVersion: TO, retainCrds: false }));
         const planned = await plannedChanges(w, stack);
         assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`), []);
         assert.ok(planned.some((s) => s.op === "update" && s.type === "pulumi-nodejs:dynamic/kubernetes:CrdSet"), "the CRD set is updated");
@@ -99,7 +103,7 @@ describe("a stack like dev", () => {
         assert.deepEqual(prom.spec.volumeMounts, [prometheusCertMount()]);
         assert.deepEqual(prom.spec.scrapeClasses, [{ name: "istio-mtls", tlsConfig: scrapeTlsConfig(), fallbackScrapeProtocol: "PrometheusText0.0.4" }]);
         assert.deepEqual(prom.spec.arbitraryFSAccessThroughSMs, { deny: true });
-        assert.equal(prom.spec.version, "v3.13.1");
+        assert.equal(prom.spec.version, VERSIONS.prometheus.version);
         assert.equal(prom.spec.replicas, 1);
 
         const sm = kubectlJson(w, ["get", "servicemonitor", "productpage", "-n", "bookinfo"]);
@@ -278,11 +282,11 @@ describe("a stack like dev", () => {
     test("e. a wrong bundle digest fails before anything is applied", async () => {
         const base = stackConfig(w, OVERRIDE);
         const version = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion;
-        await setConfig(w, stack, { ...base, "asm-prometheus-mtls:operatorSha256": "0".repeat(64), "asm-prometheus-mtls:prometheusReplicas": 3 });
+        await setConfig(w, stack, { ...base, [configKey("operatorSha256")]: "0".repeat(64), [configKey("prometheusReplicas")]: 3 });
         const r = await pulumi(w, ["up", "--yes", "--stack", stack]);
         assert.notEqual(r.code, 0);
-        assert.match(r.stdout + r.stderr, new RegExp(`sha256 mismatch for ${w.mirrorUrl}/prometheus-operator/v0.93.0/bundle.yaml: expected 0{64}`));
-        assert.match(r.stdout + r.stderr, new RegExp(`got ${KNOWN_DIGESTS.operator["v0.93.0"]}`));
+        assert.match(r.stdout + r.stderr, new RegExp(`sha256 mismatch for ${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}: expected 0{64}`));
+        assert.match(r.stdout + r.stderr, new RegExp(`got ${VERSIONS.prometheusOperator.files.bundle.sha256[TO]}`));
         assert.equal(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion, version);
         await setConfig(w, stack, base);
     });
@@ -293,13 +297,13 @@ describe("a stack like dev", () => {
             const version = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion;
             await setConfig(w, stack, {
                 ...base,
-                "asm-prometheus-mtls:bookinfoUrlTemplate": `${w.mirrorUrl}/fault/${status}/istio/{version}/bookinfo.yaml`,
-                "asm-prometheus-mtls:manifestCacheDir": path.join(w.tmp, `empty-cache-${status}`),
-                "asm-prometheus-mtls:prometheusReplicas": 3,
+                [configKey("bookinfoUrlTemplate")]: `${w.mirrorUrl}/fault/${status}/${mirrorPath("bookinfo")}`,
+                [configKey("manifestCacheDir")]: path.join(w.tmp, `empty-cache-${status}`),
+                [configKey("prometheusReplicas")]: 3,
             });
             const r = await pulumi(w, ["up", "--yes", "--stack", stack]);
             assert.notEqual(r.code, 0);
-            assert.match(r.stdout + r.stderr, new RegExp(`cannot download ${w.mirrorUrl}/fault/${status}/istio/1.28.10/bookinfo.yaml \\(from asm-prometheus-mtls:bookinfoUrlTemplate\\): HTTP ${status}`));
+            assert.match(r.stdout + r.stderr, new RegExp(`cannot download ${w.mirrorUrl}/fault/${status}/${atVersion(mirrorPath("bookinfo"), VERSIONS.istio.version)} \\(from ${configKey("bookinfoUrlTemplate")}\\): HTTP ${status}`));
             assert.equal(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.resourceVersion, version);
             await setConfig(w, stack, base);
         });
@@ -351,7 +355,7 @@ describe("a stack like dev", () => {
     });
 
     test("f. STRICT PeerAuthentication, with Istio's CRDs installed", async () => {
-        kubectl(w, ["apply", "--server-side", "-f", `${w.mirrorUrl}/istio/1.28.10/crd-all.gen.yaml`]);
+        kubectl(w, ["apply", "--server-side", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("istioCrds"), VERSIONS.istio.version)}`]);
         kubectl(w, ["wait", "--for=condition=Established", "crd/peerauthentications.security.istio.io", "--timeout=60s"]);
         await setConfig(w, stack, stackConfig(w, { ...OVERRIDE, appNamespace: "shop", strictMtls: true }));
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);

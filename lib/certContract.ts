@@ -1,3 +1,5 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
 // The contract between the Prometheus pod's Istio sidecar (which writes the workload certificate) and
@@ -36,7 +38,17 @@ export function sidecarAnnotations(): Record<string, string> {
 export const SIDECAR_INJECT_LABELS: Record<string, string> = { "sidecar.istio.io/inject": "true" };
 
 /** Namespace label that turns on sidecar injection (istio and ASM alike). */
-export const INJECTION_NAMESPACE_LABELS: Record<string, string> = { "istio-injection": "enabled" };
+const INJECTION_NAMESPACE_LABELS: Record<string, string> = { "istio-injection": "enabled" };
+
+/**
+ * A namespace whose pods get a sidecar. It also carries the name label the API server sets itself, so a
+ * selector on it (the Prometheus's ServiceMonitor namespace selector) matches from the first apply.
+ */
+export function injectedNamespace(name: string, namespace: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(name, {
+        metadata: { name: namespace, labels: { ...INJECTION_NAMESPACE_LABELS, "kubernetes.io/metadata.name": namespace } },
+    }, opts);
+}
 
 // Memory-backed so the private key never reaches the node's disk.
 export function certVolume() {

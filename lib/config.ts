@@ -3,6 +3,7 @@
 // before anything exists in the cloud or the cluster.
 
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { VERSIONS } from "./versions";
 
 export const PROJECT = "asm-prometheus-mtls";
 
@@ -15,52 +16,75 @@ export function isConfigSecret(key: string): boolean {
 
 type Value = string | number | boolean | string[];
 
+/** What a setting accepts: the text README's table shows, and the check behind it. */
+interface Rule {
+    accepted: string;
+    /** Why the value is refused (what is accepted, with detail where it helps), or undefined when it is not. */
+    refuse: (value: never) => string | undefined;
+}
+
 interface Setting {
     type: "string" | "integer" | "boolean" | "array";
     default?: Value;
     secret?: boolean;
     description: string;
-    /** Returns what is accepted when the value is not, or undefined when it is. */
-    accepts?: (value: never) => string | undefined;
+    accepts?: Rule;
 }
 
 const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
+const OPERATOR = VERSIONS.prometheusOperator;
+const ISTIO = VERSIONS.istio;
+const DNS_LABEL_TEXT = "a DNS label (lower case letters, digits, '-')";
 
-function oneOf(...allowed: string[]) {
-    return (v: string) => (allowed.includes(v) ? undefined : `one of ${allowed.join(", ")}`);
+function rule<T>(accepted: string, ok: (v: T) => boolean): Rule {
+    return { accepted, refuse: (v: T) => (ok(v) ? undefined : accepted) };
 }
-function matches(re: RegExp, what: string) {
-    return (v: string) => (re.test(v) ? undefined : what);
+function oneOf(...allowed: string[]): Rule {
+    return rule(`one of ${allowed.join(", ")}`, (v: string) => allowed.includes(v));
 }
-function atLeast(min: number) {
-    return (v: number) => (v >= min ? undefined : `an integer >= ${min}`);
+function matches(re: RegExp, what: string): Rule {
+    return rule(what, (v: string) => re.test(v));
 }
-function eachMatches(re: RegExp, what: string, nonEmpty = true) {
-    return (v: string[]) => {
-        if (nonEmpty && v.length === 0) return `a non-empty list of ${what}`;
-        const bad = v.find((s) => !re.test(s));
-        if (bad !== undefined) return `a list of ${what} (${JSON.stringify(bad)} is not)`;
-        if (new Set(v).size !== v.length) return `a list of ${what} without duplicates`;
-        return undefined;
+function atLeast(min: number): Rule {
+    return rule(`an integer >= ${min}`, (v: number) => v >= min);
+}
+function eachMatches(re: RegExp, what: string, nonEmpty = true): Rule {
+    return {
+        accepted: `a ${nonEmpty ? "non-empty " : ""}list of ${what} without duplicates`,
+        refuse: (v: string[]) => {
+            if (nonEmpty && v.length === 0) return `a non-empty list of ${what}`;
+            const bad = v.find((s) => !re.test(s));
+            if (bad !== undefined) return `a list of ${what} (${JSON.stringify(bad)} is not)`;
+            if (new Set(v).size !== v.length) return `a list of ${what} without duplicates`;
+            return undefined;
+        },
     };
 }
 function isCidr(s: string): boolean {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
     return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
 }
-function urlTemplate(v: string): string | undefined {
-    const accepted = "an http(s):// or file:// URL containing {version}";
-    if (!v.includes("{version}")) return accepted;
+const CIDR = rule("an IPv4 CIDR such as 192.168.0.0/16", isCidr);
+const URL_TEMPLATE = rule("an http(s):// or file:// URL containing {version}", (v: string) => {
+    if (!v.includes("{version}")) return false;
     try {
-        const u = new URL(v.replace("{version}", "v0.0.0"));
-        return ["http:", "https:", "file:"].includes(u.protocol) ? undefined : accepted;
+        return ["http:", "https:", "file:"].includes(new URL(v.replace("{version}", "v0.0.0")).protocol);
     } catch {
-        return accepted;
+        return false;
     }
-}
+});
+/** A namespace the stack creates, labels for injection and deletes on destroy. */
+const OWN_NAMESPACE: Rule = {
+    accepted: `${DNS_LABEL_TEXT}, not default or kube-* (the stack labels it for injection and deletes it on destroy)`,
+    refuse: (v: string) => {
+        if (!DNS_LABEL.test(v)) return DNS_LABEL_TEXT;
+        if (v === "default" || v.startsWith("kube-")) return "a namespace of this stack's own (not default or kube-*), since the stack labels it for injection and deletes it on destroy";
+        return undefined;
+    },
+};
 
 /** Every key of the project's config namespace. README's reference table and Pulumi.yaml follow this. */
 export const SETTINGS = {
@@ -69,12 +93,12 @@ export const SETTINGS = {
     kubeconfig: { type: "string", secret: true, description: "Existing cluster only: kubeconfig contents (set with --secret). Unset: the ambient kubeconfig." },
     kubeContext: { type: "string", description: "Existing cluster only: context of the kubeconfig to use. Unset: its current context." },
 
-    clusterName: { type: "string", default: "asm-prom", description: "Name prefix of the VPC, vSwitches, cluster and node pool.", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
+    clusterName: { type: "string", default: "asm-prom", description: "Name prefix of the VPC, vSwitches, cluster and node pool.", accepts: matches(DNS_LABEL, DNS_LABEL_TEXT) },
     zoneIds: { type: "array", default: [], description: "Zones of the vSwitches, one per entry of vswitchCidrs (needed with createCluster).", accepts: eachMatches(REGION, "zone ids such as cn-hangzhou-k", false) },
-    vpcCidr: { type: "string", default: "192.168.0.0/16", description: "CIDR of the new VPC." },
-    vswitchCidrs: { type: "array", default: ["192.168.0.0/19", "192.168.32.0/19"], description: "CIDR of each vSwitch, inside vpcCidr, one per zone.", accepts: (v: string[]) => (v.length > 0 && v.every(isCidr) ? undefined : "a non-empty list of IPv4 CIDRs") },
-    podCidr: { type: "string", default: "172.20.0.0/16", description: "Pod CIDR (Flannel); must not overlap the VPC." },
-    serviceCidr: { type: "string", default: "172.21.0.0/20", description: "Service CIDR; must not overlap the VPC or the pod CIDR." },
+    vpcCidr: { type: "string", default: "192.168.0.0/16", description: "CIDR of the new VPC.", accepts: CIDR },
+    vswitchCidrs: { type: "array", default: ["192.168.0.0/19", "192.168.32.0/19"], description: "CIDR of each vSwitch, inside vpcCidr, one per zone.", accepts: rule("a non-empty list of IPv4 CIDRs", (v: string[]) => v.length > 0 && v.every(isCidr)) },
+    podCidr: { type: "string", default: "172.20.0.0/16", description: "Pod CIDR (Flannel); must not overlap the VPC.", accepts: CIDR },
+    serviceCidr: { type: "string", default: "172.21.0.0/20", description: "Service CIDR; must not overlap the VPC or the pod CIDR.", accepts: CIDR },
     clusterSpec: { type: "string", default: "ack.pro.small", description: "ACK managed cluster edition.", accepts: oneOf("ack.standard", "ack.pro.small") },
     kubernetesVersion: { type: "string", description: "ACK Kubernetes version, e.g. 1.34.1-aliyun.1. Unset: ACK's default.", accepts: matches(/^\d+\.\d+\.\d+(-aliyun\.\d+)?$/, "a version such as 1.34.1-aliyun.1") },
     nodeInstanceTypes: { type: "array", default: ["ecs.g7.xlarge", "ecs.g6.xlarge"], description: "ECS instance types of the node pool, in order of preference (several survive stock-outs).", accepts: eachMatches(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "ECS instance types such as ecs.g7.xlarge") },
@@ -88,21 +112,21 @@ export const SETTINGS = {
     meshForceDelete: { type: "boolean", default: false, description: "Delete the mesh even while clusters are attached (pulumi destroy)." },
     strictMtls: { type: "boolean", default: false, description: "Declare a STRICT PeerAuthentication (security.istio.io/v1) for the app namespace." },
 
-    operatorVersion: { type: "string", default: "v0.93.0", description: "prometheus-operator release whose bundle.yaml is installed.", accepts: matches(/^v\d+\.\d+\.\d+$/, "a release tag such as v0.93.0") },
-    operatorUrlTemplate: { type: "string", default: "https://github.com/prometheus-operator/prometheus-operator/releases/download/{version}/bundle.yaml", description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: urlTemplate },
+    operatorVersion: { type: "string", default: OPERATOR.version, description: "prometheus-operator release whose bundle.yaml is installed.", accepts: matches(/^v\d+\.\d+\.\d+$/, `a release tag such as ${OPERATOR.version}`) },
+    operatorUrlTemplate: { type: "string", default: OPERATOR.files.bundle.url, description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: URL_TEMPLATE },
     operatorSha256: { type: "string", description: "sha256 of bundle.yaml. Needed for a version the code does not know; overrides the known digest.", accepts: matches(SHA256, "64 lower-case hex characters") },
     stripCrdDescriptions: { type: "boolean", default: false, description: "Drop the description texts from the CRD schemas: a quarter of the size in the cluster; kubectl explain then shows no text." },
     retainCrds: { type: "boolean", default: true, description: "Keep the monitoring.coreos.com CRDs in the cluster on destroy (deleting a CRD deletes every object of its kind, other teams' included)." },
 
-    istioVersion: { type: "string", default: "1.28.10", description: "Istio tag whose Bookinfo sample is deployed.", accepts: matches(/^\d+\.\d+\.\d+$/, "an Istio tag such as 1.28.10") },
-    bookinfoUrlTemplate: { type: "string", default: "https://raw.githubusercontent.com/istio/istio/{version}/samples/bookinfo/platform/kube/bookinfo.yaml", description: "Where bookinfo.yaml is downloaded from; {version} is replaced.", accepts: urlTemplate },
+    istioVersion: { type: "string", default: ISTIO.version, description: "Istio tag whose Bookinfo sample is deployed.", accepts: matches(/^\d+\.\d+\.\d+$/, `an Istio tag such as ${ISTIO.version}`) },
+    bookinfoUrlTemplate: { type: "string", default: ISTIO.files.bookinfo.url, description: "Where bookinfo.yaml is downloaded from; {version} is replaced.", accepts: URL_TEMPLATE },
     bookinfoSha256: { type: "string", description: "sha256 of bookinfo.yaml. Needed for a version the code does not know.", accepts: matches(SHA256, "64 lower-case hex characters") },
 
-    appNamespace: { type: "string", default: "bookinfo", description: "Namespace of Bookinfo and of the ServiceMonitors (sidecar-injected).", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
-    monitoringNamespace: { type: "string", default: "monitoring", description: "Namespace of Prometheus (sidecar-injected).", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
-    prometheusName: { type: "string", default: "mesh", description: "Name of the Prometheus custom resource.", accepts: matches(DNS_LABEL, "a DNS label (lower case letters, digits, '-')") },
+    appNamespace: { type: "string", default: "bookinfo", description: "Namespace of Bookinfo and of the ServiceMonitors (sidecar-injected).", accepts: OWN_NAMESPACE },
+    monitoringNamespace: { type: "string", default: "monitoring", description: "Namespace of Prometheus (sidecar-injected).", accepts: OWN_NAMESPACE },
+    prometheusName: { type: "string", default: "mesh", description: "Name of the Prometheus custom resource.", accepts: matches(DNS_LABEL, DNS_LABEL_TEXT) },
     prometheusReplicas: { type: "integer", default: 2, description: "Prometheus replicas (each scrapes every target).", accepts: atLeast(1) },
-    prometheusVersion: { type: "string", default: "v3.13.1", description: "Prometheus version (>= v3.0.0: fallbackScrapeProtocol).", accepts: (v: string) => (/^v(\d+)\.\d+\.\d+$/.test(v) && Number(/^v(\d+)/.exec(v)![1]) >= 3 ? undefined : "a Prometheus version >= v3.0.0 such as v3.13.1") },
+    prometheusVersion: { type: "string", default: VERSIONS.prometheus.version, description: "Prometheus version (>= v3.0.0: fallbackScrapeProtocol).", accepts: rule(`a Prometheus version >= v3.0.0 such as ${VERSIONS.prometheus.version}`, (v: string) => /^v(\d+)\.\d+\.\d+$/.test(v) && Number(/^v(\d+)/.exec(v)![1]) >= 3) },
     prometheusRetention: { type: "string", default: "15d", description: "How long Prometheus keeps samples (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 15d or 12h") },
 
     scrapeServices: { type: "array", default: ["productpage"], description: "Bookinfo Services scraped over mTLS, one ServiceMonitor each.", accepts: eachMatches(DNS_LABEL, "Service names") },
@@ -116,6 +140,15 @@ export const SETTINGS = {
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
+/** A setting's key as the engine and `pulumi config` spell it. */
+export type ConfigKey = `${typeof PROJECT}:${SettingName}`;
+
+/** The full key of a setting; a renamed or misspelled setting fails to compile. */
+export function configKey(name: SettingName): ConfigKey {
+    return `${PROJECT}:${name}`;
+}
+
+const SETTING_ENTRIES = Object.entries(SETTINGS) as [SettingName, Setting][];
 
 export interface StackConfig {
     region: string;
@@ -158,8 +191,8 @@ function show(raw: string): string {
     return JSON.stringify(raw.length > 80 ? raw.slice(0, 77) + "..." : raw);
 }
 
-function convert(key: string, s: Setting, raw: string, problems: string[]): Value | undefined {
-    const name = `${PROJECT}:${key}`;
+function convert(key: SettingName, s: Setting, raw: string, problems: string[]): Value | undefined {
+    const name = configKey(key);
     switch (s.type) {
         case "string":
             return raw;
@@ -194,85 +227,80 @@ function editDistance(a: string, b: string): number {
     return d[a.length][b.length];
 }
 
+type Parsed = Partial<Record<SettingName, Value>>;
+
+/** Keys of the project's namespace that are no setting, with the nearest one when it looks like a typo. */
+function unknownKeyProblems(raw: Record<string, string>): string[] {
+    const known = SETTING_ENTRIES.map(([k]) => k);
+    return Object.keys(raw).sort().filter((k) => k.startsWith(`${PROJECT}:`) && !(known as string[]).includes(k.slice(PROJECT.length + 1))).map((fullKey) => {
+        const key = fullKey.slice(PROJECT.length + 1);
+        const near = known.map((k) => [k, editDistance(k, key)] as const).sort((x, y) => x[1] - y[1])[0];
+        const hint = near && near[1] <= 3 ? `did you mean ${configKey(near[0])}? ` : "";
+        return `${fullKey}: unknown setting; ${hint}accepted keys are listed in README.md (Configuration reference)`;
+    });
+}
+
+/** The provider's own key this stack needs: the region, which the provider would otherwise guess. */
+function regionProblems(region: string | undefined): string[] {
+    if (region === undefined || region === "") {
+        return [`alicloud:region: not set; accepted: an Alibaba Cloud region id such as cn-hangzhou (the provider would silently use cn-beijing)`];
+    }
+    return REGION.test(region) ? [] : [`alicloud:region: ${show(region)} is not accepted; accepted: a region id such as cn-hangzhou`];
+}
+
+/** The rules that involve more than one setting; each single setting's rule lives in SETTINGS. */
+function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
+    const problems: string[] = [];
+    const createCluster = v.createCluster === true;
+    if (v.createMesh === true && !createCluster) {
+        problems.push(`${configKey("createMesh")}: true is not accepted while ${configKey("createCluster")} is false; accepted: createMesh true only together with createCluster true (the mesh attaches the cluster this stack creates)`);
+    }
+    if (createCluster) {
+        const zones = v.zoneIds as string[] | undefined;
+        const cidrs = v.vswitchCidrs as string[] | undefined;
+        if (zones && zones.length === 0) problems.push(`${configKey("zoneIds")}: [] is not accepted with createCluster; accepted: a non-empty list of zone ids such as ["cn-hangzhou-k"]`);
+        if (zones && cidrs && zones.length > 0 && zones.length !== cidrs.length) {
+            problems.push(`${configKey("vswitchCidrs")}: ${cidrs.length} CIDRs for ${zones.length} zones is not accepted; accepted: exactly one CIDR per entry of zoneIds`);
+        }
+        for (const key of ["kubeconfig", "kubeContext"] as const) {
+            if (raw[configKey(key)] !== undefined) problems.push(`${configKey(key)}: is set while ${configKey("createCluster")} is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
+        }
+    }
+    if (v.appNamespace !== undefined && v.appNamespace === v.monitoringNamespace) {
+        problems.push(`${configKey("monitoringNamespace")}: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace`);
+    }
+    return problems;
+}
+
 /**
  * Parses the raw config map (keys "namespace:key", values as the engine passes them: strings, lists
  * as JSON) into a StackConfig, or throws one ConfigError that lists every problem found. isSecret tells
  * whether the engine holds a key as a secret.
  */
 export function parseConfig(raw: Record<string, string>, isSecret: (key: string) => boolean = () => true): StackConfig {
-    const problems: string[] = [];
-    const v: Record<string, Value | undefined> = {};
-    const known = new Set(Object.keys(SETTINGS));
+    const problems: string[] = unknownKeyProblems(raw);
+    const v: Parsed = {};
 
-    for (const fullKey of Object.keys(raw).sort()) {
-        if (!fullKey.startsWith(`${PROJECT}:`)) continue;
-        const key = fullKey.slice(PROJECT.length + 1);
-        if (known.has(key)) continue;
-        const near = [...known].map((k) => [k, editDistance(k, key)] as const).sort((x, y) => x[1] - y[1])[0];
-        const hint = near && near[1] <= 3 ? `did you mean ${PROJECT}:${near[0]}? ` : "";
-        problems.push(`${fullKey}: unknown setting; ${hint}accepted keys are listed in README.md (Configuration reference)`);
-    }
-
-    for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
-        const given = raw[`${PROJECT}:${key}`];
+    for (const [key, setting] of SETTING_ENTRIES) {
+        const given = raw[configKey(key)];
         if (given === undefined) {
             v[key] = setting.default;
             continue;
         }
         const value = convert(key, setting, given, problems);
-        if (value !== undefined && setting.accepts) {
-            const accepted = setting.accepts(value as never);
-            if (accepted !== undefined) {
-                problems.push(`${PROJECT}:${key}: ${show(Array.isArray(value) ? JSON.stringify(value) : String(value))} is not accepted; accepted: ${accepted}`);
-                continue;
-            }
+        const refused = value === undefined ? undefined : setting.accepts?.refuse(value as never);
+        if (refused !== undefined) {
+            problems.push(`${configKey(key)}: ${show(Array.isArray(value) ? JSON.stringify(value) : String(value))} is not accepted; accepted: ${refused}`);
+            continue;
         }
         v[key] = value;
-    }
-
-    for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
-        const fullKey = `${PROJECT}:${key}`;
-        if (setting.secret && raw[fullKey] !== undefined && !isSecret(fullKey)) {
-            problems.push(`${fullKey}: stored in plain text; accepted: a secret value (pulumi config set --secret ${key} ...)`);
+        if (setting.secret && !isSecret(configKey(key))) {
+            problems.push(`${configKey(key)}: stored in plain text; accepted: a secret value (pulumi config set --secret ${key} ...)`);
         }
     }
 
     const region = raw["alicloud:region"];
-    if (region === undefined || region === "") {
-        problems.push(`alicloud:region: not set; accepted: an Alibaba Cloud region id such as cn-hangzhou (the provider would silently use cn-beijing)`);
-    } else if (!REGION.test(region)) {
-        problems.push(`alicloud:region: ${show(region)} is not accepted; accepted: a region id such as cn-hangzhou`);
-    }
-
-    for (const key of ["vpcCidr", "podCidr", "serviceCidr"] as const) {
-        const s = v[key];
-        if (typeof s === "string" && !isCidr(s)) problems.push(`${PROJECT}:${key}: ${show(s)} is not accepted; accepted: an IPv4 CIDR such as 192.168.0.0/16`);
-    }
-
-    const createCluster = v.createCluster === true;
-    if (v.createMesh === true && !createCluster) {
-        problems.push(`${PROJECT}:createMesh: true is not accepted while ${PROJECT}:createCluster is false; accepted: createMesh true only together with createCluster true (the mesh attaches the cluster this stack creates)`);
-    }
-    if (createCluster) {
-        const zones = v.zoneIds as string[] | undefined;
-        const cidrs = v.vswitchCidrs as string[] | undefined;
-        if (zones && zones.length === 0) problems.push(`${PROJECT}:zoneIds: [] is not accepted with createCluster; accepted: a non-empty list of zone ids such as ["cn-hangzhou-k"]`);
-        if (zones && cidrs && zones.length > 0 && zones.length !== cidrs.length) {
-            problems.push(`${PROJECT}:vswitchCidrs: ${cidrs.length} CIDRs for ${zones.length} zones is not accepted; accepted: exactly one CIDR per entry of zoneIds`);
-        }
-        for (const key of ["kubeconfig", "kubeContext"] as const) {
-            if (raw[`${PROJECT}:${key}`] !== undefined) problems.push(`${PROJECT}:${key}: is set while ${PROJECT}:createCluster is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
-        }
-    }
-    if (v.appNamespace !== undefined && v.appNamespace === v.monitoringNamespace) {
-        problems.push(`${PROJECT}:monitoringNamespace: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace`);
-    }
-    for (const key of ["appNamespace", "monitoringNamespace"] as const) {
-        if (v[key] === "default" || (typeof v[key] === "string" && String(v[key]).startsWith("kube-"))) {
-            problems.push(`${PROJECT}:${key}: ${show(String(v[key]))} is not accepted; accepted: a namespace of this stack's own (not default or kube-*), since the stack labels it for injection and deletes it on destroy`);
-        }
-    }
-
+    problems.push(...regionProblems(region), ...crossKeyProblems(v, raw));
     if (problems.length > 0) throw new ConfigError(problems);
 
     const str = (k: SettingName) => v[k] as string;
@@ -280,7 +308,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
     return {
         region: region!,
         cluster: {
-            create: createCluster,
+            create: v.createCluster as boolean,
             name: str("clusterName"),
             zoneIds: v.zoneIds as string[],
             vpcCidr: str("vpcCidr"),

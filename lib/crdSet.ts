@@ -91,7 +91,7 @@ interface Reply {
  * (certificates, tokens, exec plugins, proxies); the bodies go as plain JSON, because its typed
  * serializer drops the CRD schemas' `x-kubernetes-*` keys and re-encodes 2.4 MB twice.
  */
-async function cluster(s: CrdSetState): Promise<(method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply>> {
+async function apiClient(s: CrdSetState): Promise<(method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply>> {
     const k8s = await import("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     if (s.kubeconfig) kc.loadFromString(s.kubeconfig);
@@ -156,7 +156,7 @@ async function apply(s: CrdSetState): Promise<void> {
         for (const c of crds) fs.writeFileSync(renderFile(s.renderDir, c.metadata.name), YAML.stringify(c));
         return;
     }
-    const call = await cluster(s);
+    const call = await apiClient(s);
     for (const c of crds) {
         const path = `${CRD_PATH}/${c.metadata.name}`;
         // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
@@ -203,7 +203,7 @@ async function remove(s: CrdSetState, names: string[]): Promise<void> {
         for (const name of names) fs.rmSync(renderFile(s.renderDir, name), { force: true });
         return;
     }
-    const call = await cluster(s);
+    const call = await apiClient(s);
     for (const name of names) {
         const r = await call("DELETE", `${CRD_PATH}/${name}`);
         if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw failed(`delete CRD ${name}`, r);
@@ -246,7 +246,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: CrdSetState) {
         if (props.renderDir) return { id, props };
-        const call = await cluster(props);
+        const call = await apiClient(props);
         const names: string[] = [];
         for (const name of props.names) {
             const r = await call("GET", `${CRD_PATH}/${name}`);

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KubeObject } from "./manifests";
 
 /** The provider's type token of a Kubernetes object (the core group is spelled "core/v1"). */
-export function typeToken(o: KubeObject): string {
+function typeToken(o: KubeObject): string {
     return `kubernetes:${o.apiVersion === "v1" ? "core/v1" : o.apiVersion}:${o.kind}`;
 }
 

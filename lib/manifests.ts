@@ -4,22 +4,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as YAML from "yaml";
+import type { ConfigKey } from "./config";
+import { atVersion } from "./versions";
 
 // Upstream manifests reach the stack as downloads pinned by version and checked against a digest. A
 // verified file is cached under its digest, with its parsed objects beside it, so a preview with a
 // known digest neither downloads nor parses the multi-megabyte bundle again.
-
-/** sha256 of the release assets this code knows, by version. */
-export const KNOWN_DIGESTS = {
-    operator: {
-        "v0.93.0": "a3061ceebd87de793d1ba9bed10cb763be9ce748adb53b5c5ef4c7c65ee38376",
-        "v0.92.1": "153c7189c21481eaed2327e3c651ba5ba102d5b3f8aee114fd4f81a240e2aeed",
-    } as Record<string, string>,
-    bookinfo: {
-        "1.28.10": "e5d6bb6dd3aa452b7a423a9b879f060cea7a681f0361911e5a76712fa3e98cfb",
-        "1.25.5": "61a08b9a08e0e2d453e530b550313334c3fc97905fba7ce46736854c3ee6bb47",
-    } as Record<string, string>,
-};
 
 export interface KubeObject {
     apiVersion: string;
@@ -34,9 +24,15 @@ export interface LoadedManifest {
     cacheFile?: string;
 }
 
+/** The config keys a manifest's version, URL template and digest come from, for error messages. */
+export interface ManifestSettings {
+    version: ConfigKey;
+    urlTemplate: ConfigKey;
+    sha256: ConfigKey;
+}
+
 export interface ManifestSource {
-    /** The config keys the values came from, for error messages. */
-    settings: { version: string; urlTemplate: string; sha256: string };
+    settings: ManifestSettings;
     version: string;
     url: string;
     sha256: string;
@@ -50,13 +46,15 @@ export class ManifestError extends Error {
 }
 
 /** Resolves URL and digest; throws when no digest is known for the version. */
-export function manifestSource(
-    known: Record<string, string>,
-    settings: ManifestSource["settings"],
-    version: string,
-    urlTemplate: string,
-    sha256: string | undefined,
-): ManifestSource {
+export function manifestSource({ known, settings, version, urlTemplate, sha256 }: {
+    /** Digests by version (versions.json). */
+    known: Record<string, string>;
+    settings: ManifestSettings;
+    version: string;
+    urlTemplate: string;
+    /** The configured digest, which overrides the known one. */
+    sha256?: string;
+}): ManifestSource {
     const digest = sha256 ?? known[version];
     if (!digest) {
         throw new ManifestError(
@@ -64,7 +62,7 @@ export function manifestSource(
                 `or any version together with ${settings.sha256} set to the digest of its file`,
         );
     }
-    return { settings, version, url: urlTemplate.split("{version}").join(version), sha256: digest };
+    return { settings, version, url: atVersion(urlTemplate, version), sha256: digest };
 }
 
 /** Under the one cache root of the project, beside the scripts' toolchain, cluster and demo folders. */
@@ -148,8 +146,4 @@ async function writeCache(dir: string, sha: string, data: Buffer, objects: KubeO
         // A read-only home (some CI runners): the caller decides whether it needs the file.
         return false;
     }
-}
-
-export function objectKey(o: KubeObject): string {
-    return `${o.kind}/${o.metadata.namespace ? o.metadata.namespace + "/" : ""}${o.metadata.name}`;
 }

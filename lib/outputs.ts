@@ -7,7 +7,7 @@ import type { StrictMtls } from "../components/strictMtls";
 import type { StackConfig } from "./config";
 
 /** Prometheus's port; also the local port of the port-forward. */
-export const PROMETHEUS_PORT = 9090;
+const PROMETHEUS_PORT = 9090;
 
 /** A metric productpage exports (Python prometheus_client): present once the mTLS scrape works. */
 export const CHECK_QUERY = "python_gc_objects_collected_total";

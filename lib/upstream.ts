@@ -1,5 +1,6 @@
-import { PROJECT, StackConfig } from "./config";
-import { defaultCacheDir, KNOWN_DIGESTS, KubeObject, loadManifest, ManifestError, manifestSource } from "./manifests";
+import { configKey, StackConfig } from "./config";
+import { defaultCacheDir, KubeObject, loadManifest, ManifestError, manifestSource } from "./manifests";
+import { VERSIONS } from "./versions";
 
 // Everything the program needs from outside, fetched and checked before the first resource is declared.
 
@@ -20,27 +21,23 @@ export interface Upstream {
 }
 
 export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
-    const operatorSrc = manifestSource(
-        KNOWN_DIGESTS.operator,
-        { version: `${PROJECT}:operatorVersion`, urlTemplate: `${PROJECT}:operatorUrlTemplate`, sha256: `${PROJECT}:operatorSha256` },
-        cfg.operator.version,
-        cfg.operator.urlTemplate,
-        cfg.operator.sha256,
-    );
-    const bookinfoSrc = manifestSource(
-        KNOWN_DIGESTS.bookinfo,
-        { version: `${PROJECT}:istioVersion`, urlTemplate: `${PROJECT}:bookinfoUrlTemplate`, sha256: `${PROJECT}:bookinfoSha256` },
-        cfg.bookinfo.version,
-        cfg.bookinfo.urlTemplate,
-        cfg.bookinfo.sha256,
-    );
+    const operatorSrc = manifestSource({
+        known: VERSIONS.prometheusOperator.files.bundle.sha256,
+        settings: { version: configKey("operatorVersion"), urlTemplate: configKey("operatorUrlTemplate"), sha256: configKey("operatorSha256") },
+        ...cfg.operator,
+    });
+    const bookinfoSrc = manifestSource({
+        known: VERSIONS.istio.files.bookinfo.sha256,
+        settings: { version: configKey("istioVersion"), urlTemplate: configKey("bookinfoUrlTemplate"), sha256: configKey("bookinfoSha256") },
+        ...cfg.bookinfo,
+    });
     const [operator, bookinfo] = await Promise.all([
         loadManifest(operatorSrc, cfg.downloads),
         loadManifest(bookinfoSrc, cfg.downloads),
     ]);
     if (!operator.cacheFile) {
         throw new ManifestError(
-            `${PROJECT}:manifestCacheDir: cannot write to ${cfg.downloads.cacheDir ?? defaultCacheDir()}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
+            `${configKey("manifestCacheDir")}: cannot write to ${cfg.downloads.cacheDir ?? defaultCacheDir()}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
         );
     }
     return {
@@ -58,13 +55,13 @@ export function scrapeTargets(objects: KubeObject[], services: string[], version
         const svc = byName.get(name);
         if (!svc) {
             throw new Error(
-                `${PROJECT}:scrapeServices: ${JSON.stringify(name)} is not a Service of Bookinfo ${version}; accepted: ${[...byName.keys()].sort().join(", ")}`,
+                `${configKey("scrapeServices")}: ${JSON.stringify(name)} is not a Service of Bookinfo ${version}; accepted: ${[...byName.keys()].sort().join(", ")}`,
             );
         }
         const ports = ((svc.spec as { ports?: { name?: string; port: number }[] })?.ports ?? []);
         const port = ports[0];
         if (!port?.name) {
-            throw new Error(`${PROJECT}:scrapeServices: Service ${JSON.stringify(name)} has no named port; accepted: a Service whose first port is named`);
+            throw new Error(`${configKey("scrapeServices")}: Service ${JSON.stringify(name)} has no named port; accepted: a Service whose first port is named`);
         }
         return { service: name, portName: port.name, selector: { ...(svc.metadata.labels ?? {}) } };
     });

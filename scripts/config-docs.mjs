@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Regenerates the config declarations of Pulumi.yaml and the reference table of README.md from
-// SETTINGS in lib/config.ts (run `npm run build` first). Tests fail when either has drifted.
+// Regenerates the config declarations of Pulumi.yaml, and README.md's reference table and its line of
+// known digests, from SETTINGS in lib/config.ts and versions.json (run `npm run build` first). Tests
+// fail when either file has drifted.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
@@ -22,14 +23,22 @@ project.config = Object.fromEntries(Object.entries(SETTINGS).filter(([, s]) => s
 }]));
 writeFileSync(projectFile, YAML.stringify(project, { lineWidth: 0 }));
 
-const rows = ["| key | type | default | meaning |", "|---|---|---|---|"];
+const cell = (text) => text.replace(/\|/g, "\\|");
+const HEADER = "| key | type | default | meaning | accepted |";
+const rows = [HEADER, "|---|---|---|---|---|"];
 for (const [k, s] of Object.entries(SETTINGS)) {
     const d = s.default === undefined ? "(unset)" : "`" + JSON.stringify(s.default) + "`";
-    rows.push(`| \`${k}\` | ${s.type}${s.secret ? " (secret)" : ""} | ${d} | ${s.description.replace(/\|/g, "\\|")} |`);
+    rows.push(`| \`${k}\` | ${s.type}${s.secret ? " (secret)" : ""} | ${d} | ${cell(s.description)} | ${s.accepts ? cell(s.accepts.accepted) : ""} |`);
 }
 const readmeFile = path.join(root, "README.md");
-const readme = readFileSync(readmeFile, "utf8");
+let readme = readFileSync(readmeFile, "utf8");
 const start = readme.indexOf("| key | type | default | meaning |");
 const end = readme.indexOf("\n\n", start);
-writeFileSync(readmeFile, readme.slice(0, start) + rows.join("\n") + readme.slice(end));
+readme = readme.slice(0, start) + rows.join("\n") + readme.slice(end);
+
+const { VERSIONS } = require(path.join(root, "dist", "lib", "versions.js"));
+const versions = (file) => Object.keys(file.sha256).join(" and ");
+const known = `Known digests: prometheus-operator ${versions(VERSIONS.prometheusOperator.files.bundle)}, Bookinfo of Istio ${versions(VERSIONS.istio.files.bookinfo)}.`;
+readme = readme.replace(/^Known digests: .*?\.(?= Any other)/ms, known);
+writeFileSync(readmeFile, readme);
 console.log(`Pulumi.yaml and README.md: ${rows.length - 2} settings`);

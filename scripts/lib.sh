@@ -28,8 +28,13 @@ asm_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # asm_now: seconds since the epoch (integer).
 asm_now() { date +%s; }
 
-# asm_load_versions: source toolchain/versions.env into the current shell.
+# asm_load_versions: the toolchain's pins into the current shell: toolchain/versions.env, then the pins
+# it shares with the stack, from versions.json (PROMETHEUS_OPERATOR_VERSION, PROMETHEUS_VERSION,
+# PROMETHEUS_MODULE_VERSION, PULUMI_KUBERNETES_*).
 asm_load_versions() {
   # shellcheck source=../toolchain/versions.env
   . "$ASM_REPO_ROOT/toolchain/versions.env"
+  local shared
+  shared="$(node "$ASM_REPO_ROOT/scripts/versions-env.mjs")" || asm_die "cannot read the shared pins of versions.json (needs node)"
+  eval "$shared"
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the pinned local toolchain (toolchain/versions.env) into a cache outside the
-# work tree and prints the directory of symlinks to it on the last line.
+# Installs the pinned local toolchain (toolchain/versions.env; the pins shared with the stack come from
+# versions.json) into a cache outside the work tree and prints the directory of symlinks to it on the
+# last line.
 #
 #   scripts/toolchain.sh              build what is missing (idempotent; a warm run takes seconds)
 #   scripts/toolchain.sh --print-bin  print the bin directory only (builds nothing)
-#   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from versions.env
+#   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from the pins
 #   scripts/toolchain.sh TOOL...      only these tools (pulumi pulumi-language-nodejs
 #                                     pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator
 #                                     istio prometheus)
@@ -165,7 +166,7 @@ check_wrapper_pins() {
     [ -n "$mod" ] || continue
     have="$(go mod edit -json "$gomod" | jq -r --arg m "$mod" '.Require[]? | select(.Path==$m) | .Version')"
     [ "$have" = "$ver" ] ||
-      asm_die "toolchain/$tool/go.mod requires $mod ${have:-nothing}, versions.env pins $ver: run scripts/toolchain.sh --sync"
+      asm_die "toolchain/$tool/go.mod requires $mod ${have:-nothing}, the pin is $ver: run scripts/toolchain.sh --sync"
   done < <(tool_required_modules "$tool")
 }
 
@@ -293,7 +294,7 @@ build_prometheus() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Sync: regenerate toolchain/<tool>/go.mod and go.sum from versions.env.
+# Sync: regenerate toolchain/<tool>/go.mod and go.sum from the pins (versions.env, versions.json).
 
 sync_init() {
   local tool="$1" dir="$WRAPPERS/$1"

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import Ajv from "ajv";
 import { describe, test } from "node:test";
 import { KubeObject } from "../lib/manifests";
+import { VERSIONS } from "../lib/versions";
 import { Recorded, runProgram, testConfig } from "./support/harness";
 import { upstreamObjects } from "./support/upstream";
 
@@ -59,7 +60,7 @@ async function customResources(): Promise<Recorded[]> {
 }
 
 describe("custom resources against their CRDs", () => {
-    for (const operatorVersion of ["v0.93.0", "v0.92.1"]) {
+    for (const operatorVersion of [VERSIONS.prometheusOperator.version, VERSIONS.prometheusOperator.upgradeFrom]) {
         test(`Prometheus and ServiceMonitors validate against the bundle of ${operatorVersion}`, async () => {
             const check = validator(await upstreamObjects("operator", operatorVersion));
             const monitoring = (await customResources()).filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/"));
@@ -68,15 +69,15 @@ describe("custom resources against their CRDs", () => {
         });
     }
 
-    test("PeerAuthentication validates against Istio 1.28.10's CRDs", async () => {
-        const check = validator(await upstreamObjects("istioCrds", "1.28.10"));
+    test(`PeerAuthentication validates against Istio ${VERSIONS.istio.version}'s CRDs`, async () => {
+        const check = validator(await upstreamObjects("istioCrds", VERSIONS.istio.version));
         const pa = (await customResources()).filter((r) => r.inputs.kind === "PeerAuthentication");
         assert.equal(pa.length, 1);
         assert.deepEqual(check(pa[0].inputs as never), []);
     });
 
     test("the check catches a misspelt field, a wrong type and a value outside an enum", async () => {
-        const check = validator(await upstreamObjects("operator", "v0.93.0"));
+        const check = validator(await upstreamObjects("operator", VERSIONS.prometheusOperator.version));
         const sm = (await customResources()).find((r) => r.inputs.kind === "ServiceMonitor")!.inputs;
         const ep = sm.spec.endpoints[0];
         assert.notDeepEqual(check({ ...sm, spec: { ...sm.spec, scrapeClas: "x" } } as never), []);

@@ -8,8 +8,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
-import { defaultCacheDir, KNOWN_DIGESTS, loadManifest, ManifestError, manifestSource, parseManifest } from "../lib/manifests";
-import { recorded, runProgram, testConfig } from "./support/harness";
+import { configKey } from "../lib/config";
+import { defaultCacheDir, loadManifest, ManifestError, manifestSource, parseManifest } from "../lib/manifests";
+import { VERSIONS } from "../lib/versions";
+import { failingProgram, testConfig } from "./support/harness";
 import { upstreamObjects } from "./support/upstream";
 
 // A static server on 127.0.0.1 standing in for the release download, with faults on demand.
@@ -34,7 +36,8 @@ before(async () => {
 });
 after(() => new Promise<void>((ok) => server.close(() => ok())));
 
-const SETTINGS = { version: "p:operatorVersion", urlTemplate: "p:operatorUrlTemplate", sha256: "p:operatorSha256" };
+const SETTINGS = { version: configKey("operatorVersion"), urlTemplate: configKey("operatorUrlTemplate"), sha256: configKey("operatorSha256") };
+const OPERATOR = VERSIONS.prometheusOperator;
 const made: string[] = [];
 const tmp = () => {
     made.push(mkdtempSync(path.join(os.tmpdir(), "asm-prom-manifests-")));
@@ -45,7 +48,7 @@ after(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 describe("manifest download", () => {
     test("verifies the digest, then serves later runs from the cache without a request", async () => {
         const cacheDir = tmp();
-        const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `${base}/ok/{version}/bundle.yaml`, undefined);
+        const src = manifestSource({ known: { v1: DIGEST }, settings: SETTINGS, version: "v1", urlTemplate: `${base}/ok/{version}/bundle.yaml` });
         assert.equal(src.url, `${base}/ok/v1/bundle.yaml`);
         requests.length = 0;
         const first = await loadManifest(src, { cacheDir, timeoutSeconds: 5 });
@@ -61,7 +64,7 @@ describe("manifest download", () => {
         // A folder below a regular file cannot be created, not even by root.
         const file = path.join(tmp(), "a-file");
         writeFileSync(file, "");
-        const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `${base}/ok/{version}/bundle.yaml`, undefined);
+        const src = manifestSource({ known: { v1: DIGEST }, settings: SETTINGS, version: "v1", urlTemplate: `${base}/ok/{version}/bundle.yaml` });
         const loaded = await loadManifest(src, { cacheDir: path.join(file, "cache"), timeoutSeconds: 5 });
         assert.deepEqual(loaded.objects.map((o) => o.kind), ["ConfigMap", "Secret"]);
         assert.equal(loaded.cacheFile, undefined);
@@ -70,10 +73,10 @@ describe("manifest download", () => {
     test("a digest mismatch fails with both digests and caches nothing", async () => {
         const cacheDir = tmp();
         const wrong = "0".repeat(64);
-        const src = manifestSource({}, SETTINGS, "v1", `${base}/ok/{version}/bundle.yaml`, wrong);
+        const src = manifestSource({ known: {}, settings: SETTINGS, version: "v1", urlTemplate: `${base}/ok/{version}/bundle.yaml`, sha256: wrong });
         await assert.rejects(loadManifest(src, { cacheDir, timeoutSeconds: 5 }), (e: Error) => {
             assert.ok(e instanceof ManifestError);
-            assert.equal(e.message, `sha256 mismatch for ${base}/ok/v1/bundle.yaml: expected ${wrong} (p:operatorSha256 or the known digest of v1), got ${DIGEST}; nothing was applied`);
+            assert.equal(e.message, `sha256 mismatch for ${base}/ok/v1/bundle.yaml: expected ${wrong} (${configKey("operatorSha256")} or the known digest of v1), got ${DIGEST}; nothing was applied`);
             return true;
         });
         assert.deepEqual(readdirSync(cacheDir), []);
@@ -81,9 +84,9 @@ describe("manifest download", () => {
 
     for (const status of [404, 500]) {
         test(`HTTP ${status} fails with the URL, the setting and the status`, async () => {
-            const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `${base}/status/${status}/{version}/bundle.yaml`, undefined);
+            const src = manifestSource({ known: { v1: DIGEST }, settings: SETTINGS, version: "v1", urlTemplate: `${base}/status/${status}/{version}/bundle.yaml` });
             await assert.rejects(loadManifest(src, { cacheDir: tmp(), timeoutSeconds: 5 }), {
-                message: `cannot download ${base}/status/${status}/v1/bundle.yaml (from p:operatorUrlTemplate): HTTP ${status} ${http.STATUS_CODES[status]}`,
+                message: `cannot download ${base}/status/${status}/v1/bundle.yaml (from ${configKey("operatorUrlTemplate")}): HTTP ${status} ${http.STATUS_CODES[status]}`,
             });
         });
     }
@@ -93,19 +96,19 @@ describe("manifest download", () => {
         await new Promise<void>((ok) => closed.listen(0, "127.0.0.1", ok));
         const port = (closed.address() as AddressInfo).port;
         await new Promise<void>((ok) => closed.close(() => ok()));
-        const src = manifestSource({ v1: DIGEST }, SETTINGS, "v1", `http://127.0.0.1:${port}/{version}.yaml`, undefined);
-        await assert.rejects(loadManifest(src, { cacheDir: tmp(), timeoutSeconds: 5 }), /^ManifestError: cannot download http:\/\/127.0.0.1:\d+\/v1.yaml \(from p:operatorUrlTemplate\): .*ECONNREFUSED/);
+        const src = manifestSource({ known: { v1: DIGEST }, settings: SETTINGS, version: "v1", urlTemplate: `http://127.0.0.1:${port}/{version}.yaml` });
+        await assert.rejects(loadManifest(src, { cacheDir: tmp(), timeoutSeconds: 5 }), /^ManifestError: cannot download http:\/\/127.0.0.1:\d+\/v1.yaml \(from asm-prometheus-mtls:operatorUrlTemplate\): .*ECONNREFUSED/);
     });
 
     test("a version without a known digest needs one in config", () => {
-        assert.throws(() => manifestSource(KNOWN_DIGESTS.operator, SETTINGS, "v0.94.0", "https://x/{version}", undefined), {
-            message: 'p:operatorVersion: "v0.94.0" has no known sha256; accepted: one of v0.93.0, v0.92.1, or any version together with p:operatorSha256 set to the digest of its file',
+        assert.throws(() => manifestSource({ known: OPERATOR.files.bundle.sha256, settings: SETTINGS, version: "v0.94.0", urlTemplate: "https://x/{version}" }), {
+            message: `${configKey("operatorVersion")}: "v0.94.0" has no known sha256; accepted: one of ${Object.keys(OPERATOR.files.bundle.sha256).join(", ")}, or any version together with ${configKey("operatorSha256")} set to the digest of its file`,
         });
-        assert.equal(manifestSource(KNOWN_DIGESTS.operator, SETTINGS, "v0.94.0", "https://x/{version}", DIGEST).sha256, DIGEST);
+        assert.equal(manifestSource({ known: OPERATOR.files.bundle.sha256, settings: SETTINGS, version: "v0.94.0", urlTemplate: "https://x/{version}", sha256: DIGEST }).sha256, DIGEST);
     });
 
     test("the real bundle parses as YAML 1.2 (its enum holds a bare '=') into ten CRDs and five objects", async () => {
-        const objects = await upstreamObjects("operator", "v0.93.0");
+        const objects = await upstreamObjects("operator", OPERATOR.version);
         assert.deepEqual(objects.map((o) => o.kind).slice(10), ["ClusterRoleBinding", "ClusterRole", "Deployment", "ServiceAccount", "Service"]);
         assert.equal(objects.filter((o) => o.kind === "CustomResourceDefinition").length, 10);
         assert.equal(parseManifest("---\n# only a comment\n---\n").length, 0);
@@ -114,14 +117,16 @@ describe("manifest download", () => {
 
 describe("the program and its downloads", () => {
     test("a wrong digest registers nothing", async () => {
-        await assert.rejects(runProgram(testConfig({ operatorSha256: "1".repeat(64), manifestCacheDir: tmp() })), /sha256 mismatch/);
-        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+        const { error, resources } = await failingProgram(testConfig({ operatorSha256: "1".repeat(64), manifestCacheDir: tmp() }));
+        assert.match(String(error), /sha256 mismatch/);
+        assert.deepEqual(resources, []);
     });
 
     for (const status of [404, 500]) {
         test(`a mirror answering ${status} registers nothing`, async () => {
-            await assert.rejects(runProgram(testConfig({ bookinfoUrlTemplate: `${base}/status/${status}/{version}/bookinfo.yaml`, manifestCacheDir: tmp() })), new RegExp(`HTTP ${status}`));
-            assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+            const { error, resources } = await failingProgram(testConfig({ bookinfoUrlTemplate: `${base}/status/${status}/{version}/bookinfo.yaml`, manifestCacheDir: tmp() }));
+            assert.match(String(error), new RegExp(`HTTP ${status}`));
+            assert.deepEqual(resources, []);
         });
     }
 
@@ -129,15 +134,15 @@ describe("the program and its downloads", () => {
         const file = path.join(tmp(), "a-file");
         writeFileSync(file, "");
         const cacheDir = path.join(file, "cache");
-        await assert.rejects(runProgram(testConfig({ manifestCacheDir: cacheDir })), {
-            message: `asm-prometheus-mtls:manifestCacheDir: cannot write to ${cacheDir}; the CRDs are applied from the verified bundle there; accepted: a writable folder`,
-        });
-        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+        const { error, resources } = await failingProgram(testConfig({ manifestCacheDir: cacheDir }));
+        assert.equal((error as Error).message, `${configKey("manifestCacheDir")}: cannot write to ${cacheDir}; the CRDs are applied from the verified bundle there; accepted: a writable folder`);
+        assert.deepEqual(resources, []);
     });
 
     test("a scraped service that Bookinfo lacks registers nothing", async () => {
-        await assert.rejects(runProgram(testConfig({ scrapeServices: ["productpage", "cart"] })), /"cart" is not a Service of Bookinfo 1.28.10/);
-        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+        const { error, resources } = await failingProgram(testConfig({ scrapeServices: ["productpage", "cart"] }));
+        assert.match(String(error), new RegExp(`"cart" is not a Service of Bookinfo ${VERSIONS.istio.version}`));
+        assert.deepEqual(resources, []);
     });
 });
 

@@ -12,7 +12,7 @@ import { eventually, kubectl, kubectlJson, track, World } from "./world";
 // TokenReview), and the injection webhook on 15017, whose caBundle it patches into the webhook
 // configuration of its revision.
 
-export const ISTIO_NAMESPACE = "istio-system";
+const ISTIO_NAMESPACE = "istio-system";
 export const TRUST_DOMAIN = "cluster.local";
 /** Where cluster DNS would resolve istiod's Service; pods reach it at the node address instead. */
 export const ISTIOD_HOST = `istiod.${ISTIO_NAMESPACE}.svc`;
@@ -23,7 +23,7 @@ export interface Istio {
 }
 
 /** The objects of the minimal profile that exist without istiod running in the cluster. */
-export function controlPlaneObjects(bin: string, webhookUrl: string, sets: string[] = []): any[] {
+function controlPlaneObjects(bin: string, webhookUrl: string, sets: string[] = []): any[] {
     const out = execFileSync(path.join(bin, "istioctl"), [
         "manifest", "generate", "--set", "profile=minimal", ...sets.flatMap((x) => ["--set", x]),
         "--set", `values.istiodRemote.injectionURL=${webhookUrl}/inject`,

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { VERSIONS } from "../../lib/versions";
 import { productpageDir } from "../../tests/support/upstream";
 import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./istio";
 import { ImageTable, PodRunner, RunningPod, Stand } from "./podRunner";
@@ -47,7 +48,7 @@ function images(bin: string): ImageTable {
         if (/examples-bookinfo-productpage-v1:/.test(image)) {
             return {
                 entrypoint: ["/usr/bin/python3", "productpage.py", "9080"],
-                binds: { [productpageDir("1.28.10")]: "/opt/microservices", [SHIMS]: "/opt/shims" },
+                binds: { [productpageDir(VERSIONS.istio.version)]: "/opt/microservices", [SHIMS]: "/opt/shims" },
                 workingDir: "/opt/microservices",
                 env: { PYTHONPATH: "/opt/shims", PYTHONUNBUFFERED: "1" },
             };

@@ -97,12 +97,12 @@ function run(cmd: string, args: string[]): string {
 }
 
 /** $(VAR) references expanded from env, $$ escaping a $, unknown names left as they are: the kubelet's rule. */
-export function expand(text: string, env: Record<string, string>): string {
+function expand(text: string, env: Record<string, string>): string {
     return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === "$$" ? "$" : name in env ? env[name] : m));
 }
 
 /** A container's env, as the kubelet resolves it (value, fieldRef, resourceFieldRef, secret/configMap keys, $(VAR)). */
-export function containerEnv(c: any, pod: any, lookup: { secret(name: string, key: string): string; configMap(name: string, key: string): string }): Record<string, string> {
+function containerEnv(c: any, pod: any, lookup: { secret(name: string, key: string): string; configMap(name: string, key: string): string }): Record<string, string> {
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) {
         if (e.value !== undefined) env[e.name] = expand(e.value, env);
@@ -115,7 +115,7 @@ export function containerEnv(c: any, pod: any, lookup: { secret(name: string, ke
     return env;
 }
 
-export function fieldRef(pod: any, p: string): string {
+function fieldRef(pod: any, p: string): string {
     const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(p);
     if (m) return pod.metadata[m[1]]?.[m[2]] ?? "";
     switch (p) {

@@ -45,7 +45,7 @@ function credentials(dir: string) {
 }
 
 /** The URI SANs of a peer certificate, from Node's "URI:a, DNS:b" form. */
-export function uriSans(subjectaltname: string | undefined): string[] {
+function uriSans(subjectaltname: string | undefined): string[] {
     return (subjectaltname ?? "").split(/,\s*/).filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
 }
 

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
-import { PROJECT } from "../../lib/config";
+import { configKey, PROJECT, SettingName } from "../../lib/config";
 import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
 
 // The world of the end-to-end tests: the pinned toolchain, a local control plane (scripts/cluster.sh),
@@ -12,7 +12,7 @@ import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
 // lives in a local file backend, its secrets under a passphrase.
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
-export const PASSPHRASE = "e2e-passphrase-not-a-secret";
+const PASSPHRASE = "e2e-passphrase-not-a-secret";
 
 export interface World {
     tmp: string;
@@ -37,7 +37,7 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** Builds what is missing of the pinned toolchain; returns its bin folder. */
-export function toolchainBin(): string {
+function toolchainBin(): string {
     const out = sh(path.join(ROOT, "scripts", "toolchain.sh"), []).trim().split("\n");
     return out[out.length - 1];
 }
@@ -184,21 +184,24 @@ export function exists(w: World, kind: string, name: string, namespace?: string)
 }
 
 /** Config of a stack like dev, against the local cluster and the mirror. */
-export function stackConfig(w: World, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function stackConfig(w: World, extra: Partial<Record<SettingName, unknown>> = {}): Record<string, unknown> {
+    const settings: Partial<Record<SettingName, unknown>> = {
+        operatorUrlTemplate: `${w.mirrorUrl}/${mirrorPath("operator")}`,
+        bookinfoUrlTemplate: `${w.mirrorUrl}/${mirrorPath("bookinfo")}`,
+        manifestCacheDir: path.join(w.tmp, "manifests"),
+        prometheusReplicas: 1,
+        // kwok's pod IPs are loopback addresses, which EndpointSlices refuse: no Service gets endpoints.
+        awaitServiceEndpoints: false,
+        ...extra,
+    };
     return {
         "alicloud:region": "cn-hangzhou",
-        [`${PROJECT}:operatorUrlTemplate`]: `${w.mirrorUrl}/${mirrorPath("operator")}`,
-        [`${PROJECT}:bookinfoUrlTemplate`]: `${w.mirrorUrl}/${mirrorPath("bookinfo")}`,
-        [`${PROJECT}:manifestCacheDir`]: path.join(w.tmp, "manifests"),
-        [`${PROJECT}:prometheusReplicas`]: 1,
-        // kwok's pod IPs are loopback addresses, which EndpointSlices refuse: no Service gets endpoints.
-        [`${PROJECT}:awaitServiceEndpoints`]: false,
-        ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])),
+        ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [configKey(k as SettingName), v])),
     };
 }
 
 /** The cluster's kubeconfig with certificates and key embedded, as a kubeconfig handed to CI would be. */
-export function embeddedKubeconfig(w: World): string {
+function embeddedKubeconfig(w: World): string {
     return kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]);
 }
 
@@ -210,7 +213,7 @@ export function clientKeyData(w: World): string {
 /** Creates a stack with a passphrase secrets provider and the kubeconfig of the local cluster as a secret. */
 export async function newStack(w: World, stack: string, config: Record<string, unknown>): Promise<void> {
     await pulumiOk(w, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
-    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, `${PROJECT}:kubeconfig`, embeddedKubeconfig(w)]);
+    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, configKey("kubeconfig"), embeddedKubeconfig(w)]);
     await setConfig(w, stack, config);
 }
 

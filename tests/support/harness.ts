@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT } from "../../lib/config";
+import { configKey, PROJECT, SettingName } from "../../lib/config";
 import { urlTemplate } from "./upstream";
 
-// Runs the real program (or a component) under Pulumi's mocks and records every registration, with the
-// resource options seen by a stack transformation (mocks receive inputs only).
+// Runs the real program (or a component) under Pulumi's mocks and returns what that run registered, with
+// the resource options seen by a stack transformation (mocks receive inputs only).
 
 export interface Recorded {
     type: string;
@@ -16,20 +16,38 @@ export interface Recorded {
     opts: pulumi.ResourceOptions;
 }
 
-export const recorded: Recorded[] = [];
-const optsByName = new Map<string, pulumi.ResourceOptions>();
-export const invokes: { token: string; inputs: Record<string, any> }[] = [];
+export interface Invoke {
+    token: string;
+    inputs: Record<string, any>;
+}
+
+/** What one run registered (the root stack resource left out) and which functions it invoked. */
+export interface Registered {
+    resources: Recorded[];
+    invokes: Invoke[];
+}
+
+/** The run in progress: the mocks are process-wide, so each run gets its own record, and runs never overlap. */
+let current: (Registered & { opts: Map<string, pulumi.ResourceOptions> }) | undefined;
+
+function record(): NonNullable<typeof current> {
+    if (!current) throw new Error("a resource was registered outside inStack/runProgram");
+    return current;
+}
 
 export const CREDENTIAL_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: c2VjcmV0\n";
 
 pulumi.runtime.setMocks(
     {
         newResource(args) {
-            recorded.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: optsByName.get(`${args.type}::${args.name}`) ?? {} });
+            const run = record();
+            if (args.type !== "pulumi:pulumi:Stack") {
+                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: run.opts.get(`${args.type}::${args.name}`) ?? {} });
+            }
             return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
         },
         call(args) {
-            invokes.push({ token: args.token, inputs: args.inputs });
+            record().invokes.push({ token: args.token, inputs: args.inputs });
             if (args.token === "alicloud:cs/getClusterCredential:getClusterCredential") {
                 return { ...args.inputs, kubeConfig: CREDENTIAL_KUBECONFIG, id: "cred" };
             }
@@ -41,43 +59,47 @@ pulumi.runtime.setMocks(
     false,
 );
 
-function recordOptions() {
-    pulumi.runtime.registerStackTransformation((a) => {
-        optsByName.set(`${a.type}::${a.name}`, a.opts);
-        return undefined;
-    });
+/** Runs fn as the body of a root stack, as the engine does; returns what it registered, or how it failed. */
+export async function attempt<T>(fn: () => Promise<T> | T): Promise<Registered & { value?: T; error?: unknown }> {
+    if (current) throw new Error("runs under the mocks must not overlap");
+    const run = (current = { resources: [], invokes: [], opts: new Map() });
+    let value: T | undefined;
+    let error: unknown;
+    try {
+        // The error is kept out of the stack resource, whose own promises would otherwise reject unhandled.
+        await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation((a) => {
+                run.opts.set(`${a.type}::${a.name}`, a.opts);
+                return undefined;
+            });
+            try {
+                value = await fn();
+            } catch (e) {
+                error = e;
+            }
+            return {};
+        });
+        await settle();
+    } finally {
+        current = undefined;
+    }
+    return { value, error, resources: run.resources, invokes: run.invokes };
 }
 
-/** Runs fn as the body of a root stack, as the engine does, recording resource options. */
-export async function inStack<T>(fn: () => Promise<T> | T): Promise<T> {
-    reset();
-    let result!: T;
-    let failure: unknown;
-    // The error is kept out of the stack resource, whose own promises would otherwise reject unhandled.
-    await pulumi.runtime.runInPulumiStack(async () => {
-        recordOptions();
-        try {
-            result = await fn();
-        } catch (e) {
-            failure = e;
-        }
-        return {};
-    });
-    await settle();
-    if (failure !== undefined) throw failure;
-    return result;
+/** Runs fn as the body of a root stack; throws what fn threw. */
+export async function inStack<T>(fn: () => Promise<T> | T): Promise<Registered & { value: T }> {
+    const run = await attempt(fn);
+    if (run.error !== undefined) throw run.error;
+    return { ...run, value: run.value as T };
 }
 
-export function reset() {
-    recorded.length = 0;
-    invokes.length = 0;
-    optsByName.clear();
-}
+/** The provider's key of the region, which the stack requires. */
+const REGION_KEY = "alicloud:region";
 
 /** Config for the program: the mirror (or real URLs), a private download cache, and the given keys. */
-export function testConfig(extra: Record<string, string | number | boolean | string[]> = {}): Record<string, string> {
-    const base: Record<string, string | number | boolean | string[]> = {
-        "alicloud:region": "cn-hangzhou",
+export function testConfig(extra: Partial<Record<SettingName | typeof REGION_KEY, string | number | boolean | string[]>> = {}): Record<string, string> {
+    const base: typeof extra = {
+        [REGION_KEY]: "cn-hangzhou",
         operatorUrlTemplate: urlTemplate("operator"),
         bookinfoUrlTemplate: urlTemplate("bookinfo"),
         manifestCacheDir: CACHE_DIR,
@@ -85,13 +107,13 @@ export function testConfig(extra: Record<string, string | number | boolean | str
     };
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(base)) {
-        const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+        const key = k === REGION_KEY ? k : configKey(k as SettingName);
         out[key] = Array.isArray(v) ? JSON.stringify(v) : String(v);
     }
     return out;
 }
 
-export const CACHE_DIR = mkdtempSync(path.join(os.tmpdir(), "asm-prom-test-cache-"));
+const CACHE_DIR = mkdtempSync(path.join(os.tmpdir(), "asm-prom-test-cache-"));
 process.on("exit", () => rmSync(CACHE_DIR, { recursive: true, force: true }));
 
 export function resolve<T>(o: pulumi.Input<T> | undefined): Promise<T> {
@@ -103,19 +125,29 @@ export async function isSecret(o: pulumi.Output<unknown>): Promise<boolean> {
 }
 
 /** Waits until every registration started so far has reached the mocks. */
-export async function settle(): Promise<void> {
+async function settle(): Promise<void> {
     for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
     await new Promise((r) => setTimeout(r, 50));
 }
 
+function program(config: Record<string, string>, secretKeys: string[]) {
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    return require("../../index") as () => Promise<Record<string, pulumi.Input<unknown>>>;
+}
+
 /** Runs index.ts with the given config; returns its outputs, resolved, plus what was registered. */
 export async function runProgram(config: Record<string, string>, secretKeys: string[] = []) {
-    pulumi.runtime.setAllConfig(config, secretKeys);
-    const program = require("../../index") as () => Promise<Record<string, pulumi.Input<unknown>>>;
-    const raw = await inStack(program);
+    const run = await inStack(program(config, secretKeys));
     const outputs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(raw)) outputs[k] = await resolve(v);
-    return { raw, outputs, resources: recorded.filter((r) => r.type !== "pulumi:pulumi:Stack") };
+    for (const [k, v] of Object.entries(run.value)) outputs[k] = await resolve(v);
+    return { raw: run.value, outputs, resources: run.resources, invokes: run.invokes };
+}
+
+/** Runs index.ts expecting it to fail; returns the error and what was registered before it. */
+export async function failingProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<Registered & { error: unknown }> {
+    const run = await attempt(program(config, secretKeys));
+    if (run.error === undefined) throw new Error("the program succeeded");
+    return { error: run.error, resources: run.resources, invokes: run.invokes };
 }
 
 export function byType(resources: Recorded[], type: string): Recorded[] {

@@ -1,40 +1,31 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { SETTINGS } from "../../lib/config";
-import { KNOWN_DIGESTS, KubeObject, parseManifest } from "../../lib/manifests";
+import { KubeObject, parseManifest } from "../../lib/manifests";
+import { atVersion, VERSIONS } from "../../lib/versions";
 
 // Tests read the real upstream files: from the mirror folder named by ASM_UPSTREAM_MIRROR (CI points it
 // at ../shared/upstream), or else from the real URLs, checked against the same digests the stack uses.
 
 export const MIRROR = process.env.ASM_UPSTREAM_MIRROR ? path.resolve(process.env.ASM_UPSTREAM_MIRROR) : undefined;
 
-// The stack's own defaults, so tests download exactly what the stack would.
-const REAL = {
-    operator: SETTINGS.operatorUrlTemplate.default,
-    bookinfo: SETTINGS.bookinfoUrlTemplate.default,
-    istioCrds: "https://raw.githubusercontent.com/istio/istio/{version}/manifests/charts/base/files/crd-all.gen.yaml",
-};
-const MIRROR_PATH = {
-    operator: "prometheus-operator/{version}/bundle.yaml",
-    bookinfo: "istio/{version}/bookinfo.yaml",
-    istioCrds: "istio/{version}/crd-all.gen.yaml",
-};
-const ISTIO_CRD_DIGESTS: Record<string, string> = {
-    "1.28.10": "b70ff427cc7733c3ea7a7e28a257570befd05760cd232d8c478eabd6c72e3205",
-    "1.25.5": "cf6381254215f26d1fb059af816d65866730022cab31a80d39fb6e4929c94886",
+// The files of versions.json, so tests download exactly what the stack would, checked the same way.
+const FILES = {
+    operator: VERSIONS.prometheusOperator.files.bundle,
+    bookinfo: VERSIONS.istio.files.bookinfo,
+    istioCrds: VERSIONS.istio.files.crds,
 };
 
-export type UpstreamKind = keyof typeof REAL;
+export type UpstreamKind = keyof typeof FILES;
 
 /** URL template the stack should use in tests: the mirror as file:// URLs, or the real default. */
 export function urlTemplate(kind: "operator" | "bookinfo"): string {
-    return MIRROR ? `file://${MIRROR}/${MIRROR_PATH[kind]}` : REAL[kind];
+    return MIRROR ? `file://${MIRROR}/${FILES[kind].mirror}` : FILES[kind].url;
 }
 
 function digestOf(kind: UpstreamKind, version: string): string {
-    const d = kind === "istioCrds" ? ISTIO_CRD_DIGESTS[version] : KNOWN_DIGESTS[kind][version];
-    if (!d) throw new Error(`no digest for ${kind} ${version}`);
+    const d = FILES[kind].sha256[version];
+    if (!d) throw new Error(`versions.json has no digest for ${kind} ${version}`);
     return d;
 }
 
@@ -42,7 +33,7 @@ const cache = new Map<string, KubeObject[]>();
 
 /** The bytes of an upstream file, from the mirror folder or the real URL, checked against its digest. */
 async function upstreamFile(kind: UpstreamKind, version: string): Promise<Buffer> {
-    const data = MIRROR ? readFileSync(path.join(MIRROR, MIRROR_PATH[kind].replace("{version}", version))) : await download(kind, version);
+    const data = MIRROR ? readFileSync(path.join(MIRROR, atVersion(FILES[kind].mirror, version))) : await download(kind, version);
     const actual = createHash("sha256").update(data).digest("hex");
     if (actual !== digestOf(kind, version)) throw new Error(`${kind} ${version}: sha256 ${actual} differs from the pinned digest`);
     return data;
@@ -58,16 +49,16 @@ export async function upstreamObjects(kind: UpstreamKind, version: string): Prom
     return objects;
 }
 
-/** Files the end-to-end tests serve from their mirror. */
-export const MIRRORED: [UpstreamKind, string][] = [
-    ["operator", "v0.93.0"],
-    ["operator", "v0.92.1"],
-    ["bookinfo", "1.28.10"],
-    ["istioCrds", "1.28.10"],
+/** Files the end-to-end tests serve from their mirror: the pinned releases and the operator's upgrade start. */
+const MIRRORED: [UpstreamKind, string][] = [
+    ["operator", VERSIONS.prometheusOperator.version],
+    ["operator", VERSIONS.prometheusOperator.upgradeFrom],
+    ["bookinfo", VERSIONS.istio.version],
+    ["istioCrds", VERSIONS.istio.version],
 ];
 
 async function download(kind: UpstreamKind, version: string): Promise<Buffer> {
-    const url = REAL[kind].replace("{version}", version);
+    const url = atVersion(FILES[kind].url, version);
     let res: Response;
     try {
         res = await fetch(url);
@@ -87,7 +78,7 @@ export async function mirrorDir(into: string): Promise<string> {
     const { mkdirSync, writeFileSync } = await import("node:fs");
     for (const [kind, version] of MIRRORED) {
         const data = await upstreamFile(kind, version);
-        const file = path.join(into, MIRROR_PATH[kind].replace("{version}", version));
+        const file = path.join(into, atVersion(FILES[kind].mirror, version));
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, data);
     }
@@ -96,19 +87,17 @@ export async function mirrorDir(into: string): Promise<string> {
 
 /** The mirror's path of a file, relative to its root, as a URL template. */
 export function mirrorPath(kind: UpstreamKind): string {
-    return MIRROR_PATH[kind];
+    return FILES[kind].mirror;
 }
 
 // productpage.py of Bookinfo, which the mesh tests run; its templates and static files are checked against
-// the mirror's SHA256SUMS, the program itself against this pin too.
-const PRODUCTPAGE_DIGESTS: Record<string, string> = {
-    "1.28.10": "5c84beb2ce42e856f3214b9edd120d11165422c1948f49629c103447e6dd7332",
-};
+// the mirror's SHA256SUMS, the program itself against versions.json too.
+const PRODUCTPAGE = VERSIONS.istio.files.productpage;
 
 /** The folder of productpage's source in the mirror, every file verified; throws without a mirror. */
 export function productpageDir(version: string): string {
     if (!MIRROR) throw new Error("the mesh tests run productpage from the mirror: set ASM_UPSTREAM_MIRROR (CI: ../shared/upstream)");
-    const rel = `istio/${version}/productpage`;
+    const rel = path.posix.dirname(atVersion(PRODUCTPAGE.mirror, version));
     const sums = readFileSync(path.join(MIRROR, "SHA256SUMS"), "utf8").split("\n")
         .map((l) => /^([0-9a-f]{64})\s+\.?\/?(.+)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null && m[2].startsWith(`${rel}/`));
     if (sums.length === 0) throw new Error(`${MIRROR}/SHA256SUMS lists nothing under ${rel}`);
@@ -116,7 +105,7 @@ export function productpageDir(version: string): string {
         const actual = createHash("sha256").update(readFileSync(path.join(MIRROR, file))).digest("hex");
         if (actual !== digest) throw new Error(`${file}: sha256 ${actual}, SHA256SUMS says ${digest}`);
     }
-    const main = sums.find(([, , f]) => f === `${rel}/productpage.py`);
-    if (!main || main[1] !== PRODUCTPAGE_DIGESTS[version]) throw new Error(`productpage.py of ${version}: not the pinned digest ${PRODUCTPAGE_DIGESTS[version] ?? "(none pinned)"}`);
+    const main = sums.find(([, , f]) => f === atVersion(PRODUCTPAGE.mirror, version));
+    if (!main || main[1] !== PRODUCTPAGE.sha256[version]) throw new Error(`productpage.py of ${version}: not the pinned digest ${PRODUCTPAGE.sha256[version] ?? "(none pinned)"}`);
     return path.join(MIRROR, rel);
 }

@@ -1,0 +1,27 @@
+import table from "../versions.json";
+
+// versions.json, typed. It is the one place where an upstream's version and digests are written; the
+// config defaults, the known digests, the test mirror and the toolchain all read it.
+
+export interface UpstreamFile {
+    /** Where the file is downloaded from; {version} is replaced. */
+    url: string;
+    /** Its path in a mirror folder (../shared/upstream), same placeholder. */
+    mirror: string;
+    /** sha256 of the file, by version: the versions this code knows. */
+    sha256: Record<string, string>;
+}
+
+export interface Versions {
+    prometheusOperator: { version: string; upgradeFrom: string; files: { bundle: UpstreamFile } };
+    istio: { version: string; files: { bookinfo: UpstreamFile; crds: UpstreamFile; productpage: UpstreamFile } };
+    prometheus: { version: string };
+    kubernetesProvider: { sdk: string; plugin: string; pluginModule: string; pluginMayBeOlderBecause: string };
+}
+
+export const VERSIONS: Versions = table;
+
+/** A URL or mirror path template with its version filled in. */
+export function atVersion(template: string, version: string): string {
+    return template.split("{version}").join(version);
+}

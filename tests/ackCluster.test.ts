@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { AckCluster, AckClusterArgs } from "../components/ackCluster";
+import { byType, CREDENTIAL_KUBECONFIG, inStack, isSecret, one, resolve } from "./support/harness";
+
+const ARGS: AckClusterArgs = {
+    name: "c1", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
+    podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 2,
+    deletionProtection: false, slbInternetEnabled: true,
+};
+
+describe("AckCluster", () => {
+    test("a VPC, one vSwitch per zone with its CIDR, the cluster on those vSwitches, and a node pool on the cluster", async () => {
+        const { value: cluster, resources, invokes } = await inStack(() => new AckCluster("cluster", ARGS));
+        const vpc = one(resources, "alicloud:vpc/network:Network");
+        assert.deepEqual([vpc.inputs.vpcName, vpc.inputs.cidrBlock], ["c1", "10.0.0.0/16"]);
+        assert.deepEqual(byType(resources, "alicloud:vpc/switch:Switch").map((v) => [v.inputs.zoneId, v.inputs.cidrBlock, v.inputs.vpcId]), [
+            ["cn-hangzhou-j", "10.0.0.0/20", "cluster-vpc-id"],
+            ["cn-hangzhou-k", "10.0.16.0/20", "cluster-vpc-id"],
+        ]);
+        const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
+        assert.deepEqual(ack.inputs.vswitchIds, ["cluster-vsw-cn-hangzhou-j-id", "cluster-vsw-cn-hangzhou-k-id"]);
+        assert.deepEqual([ack.inputs.podCidr, ack.inputs.serviceCidr, ack.inputs.clusterSpec], ["172.20.0.0/16", "172.21.0.0/20", "ack.pro.small"]);
+        assert.equal(ack.opts.protect, false);
+        const pool = one(resources, "alicloud:cs/nodePool:NodePool");
+        assert.deepEqual([pool.inputs.clusterId, pool.inputs.desiredSize], ["cluster-ack-id", "2"]);
+        assert.deepEqual(await resolve(cluster.vswitchIds[0]), "cluster-vsw-cn-hangzhou-j-id");
+        assert.equal(await resolve(cluster.vpcId), "cluster-vpc-id");
+        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
+        assert.equal(await resolve(cluster.kubeconfig), CREDENTIAL_KUBECONFIG);
+        assert.equal(await isSecret(cluster.kubeconfig), true);
+    });
+
+    test("deletion protection also protects the cluster in Pulumi", async () => {
+        const { resources } = await inStack(() => new AckCluster("cluster", { ...ARGS, deletionProtection: true }));
+        const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
+        assert.equal(ack.inputs.deletionProtection, true);
+        assert.equal(ack.opts.protect, true);
+    });
+});

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { AckCluster } from "../components/ackCluster";
+import { AsmMesh, AsmMeshArgs } from "../components/asmMesh";
+import { inStack, one, resolve } from "./support/harness";
+
+async function mesh(extra: Partial<AsmMeshArgs> = {}) {
+    return inStack(() => {
+        const cluster = new AckCluster("cluster", {
+            name: "c1", zoneIds: ["cn-hangzhou-k", "cn-hangzhou-j"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
+            podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 1,
+            deletionProtection: false, slbInternetEnabled: true,
+        });
+        return new AsmMesh("mesh", { name: "m1", edition: "Pro", clusterSpec: "standard", forceDelete: false, cluster, ...extra });
+    });
+}
+
+describe("AsmMesh", () => {
+    test("attaches the cluster it is given, in that cluster's VPC, with CRs aggregated through the cluster's API server", async () => {
+        const { value, resources } = await mesh();
+        const asm = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
+        assert.equal(asm.inputs.serviceMeshName, "m1");
+        assert.deepEqual(asm.inputs.clusterIds, ["cluster-ack-id"]);
+        assert.deepEqual(asm.inputs.network, { vpcId: "cluster-vpc-id", vswitcheList: "cluster-vsw-cn-hangzhou-k-id" });
+        assert.deepEqual(asm.inputs.extraConfiguration, { crAggregationEnabled: true });
+        assert.deepEqual([asm.inputs.edition, asm.inputs.clusterSpec, asm.inputs.version, asm.inputs.force], ["Pro", "standard", undefined, false]);
+        assert.deepEqual(asm.opts.customTimeouts, { create: "30m", update: "30m", delete: "30m" });
+        assert.equal(await resolve(value.meshId), "mesh-asm-id");
+    });
+
+    test("version and forced delete as configured", async () => {
+        const { resources } = await mesh({ version: "v1.28.3.12-g1a2b3c4d-aliyun", forceDelete: true });
+        const asm = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
+        assert.equal(asm.inputs.version, "v1.28.3.12-g1a2b3c4d-aliyun");
+        assert.equal(asm.inputs.force, true);
+    });
+});

@@ -1,0 +1,74 @@
+import * as pulumi from "@pulumi/pulumi";
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { PrometheusOperator } from "../components/prometheusOperator";
+import { crdObjects } from "../lib/crdSet";
+import { ACCESS, CRD_SET, operatorArgs, operatorObjects } from "./support/fixtures";
+import { byType, inStack, one, secretValue } from "./support/harness";
+
+describe("PrometheusOperator", () => {
+    test("applies the ten CRDs as one resource of names and digests, everything else once, after them", async () => {
+        const objects = await operatorObjects();
+        const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects)));
+        assert.equal(byType(resources, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").length, 0);
+        const set = one(resources, CRD_SET, "operator-crds");
+        const crds = objects.filter((o) => o.kind === "CustomResourceDefinition");
+        assert.deepEqual(set.inputs.names, crds.map((c) => c.metadata.name));
+        assert.ok(set.inputs.names.every((n: string) => n.endsWith(".monitoring.coreos.com")));
+        assert.match(set.inputs.digest, /^[0-9a-f]{64}$/);
+        assert.equal(set.inputs.retain, true);
+        assert.equal(set.inputs.cacheFile, "/cache/bundle.json");
+        assert.equal(set.inputs.context, "ctx");
+        assert.equal(secretValue(set.inputs.kubeconfig), ACCESS.kubeconfig);
+        assert.deepEqual((set.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["kubeconfig"]);
+        // State holds no schema: the serialized provider captured code, not the objects.
+        const stored = JSON.stringify(set.inputs);
+        assert.ok(stored.length < 64 * 1024, `${stored.length} bytes`);
+        assert.equal(stored.includes((crds[0].spec as any).versions[0].schema.openAPIV3Schema.description.slice(0, 60)), false);
+
+        const deployment = one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator");
+        assert.equal(deployment.inputs.metadata.namespace, "default");
+        assert.equal(deployment.opts.retainOnDelete, undefined);
+        assert.equal((deployment.opts.dependsOn as unknown[]).length, 1);
+        one(resources, "kubernetes:core/v1:ServiceAccount", "operator-prometheus-operator");
+        one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "operator-prometheus-operator");
+        assert.equal(resources.filter((r) => r.custom).length, objects.length - crds.length + 1);
+    });
+
+    test("retainCrds off is carried to the CRD set, which then deletes them", async () => {
+        const objects = await operatorObjects();
+        const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { retainCrds: false })));
+        assert.equal(one(resources, CRD_SET).inputs.retain, false);
+    });
+
+    test("rendering sends no kubeconfig to the CRD set", async () => {
+        const objects = await operatorObjects();
+        const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { access: { ...ACCESS, renderDir: "/out" } })));
+        const set = one(resources, CRD_SET);
+        assert.equal(set.inputs.kubeconfig, undefined);
+        assert.equal(set.inputs.context, undefined);
+        assert.equal(set.inputs.renderDir, "/out");
+    });
+
+    test("stripCrdDescriptions drops the schema texts, keeps properties named description, and changes the digest", async () => {
+        const objects = await operatorObjects();
+        const stripped = crdObjects(objects, true);
+        const schemas = JSON.stringify(stripped.map((c: any) => c.spec.versions.map((v: any) => v.schema.openAPIV3Schema)));
+        assert.equal(/"description":"/.test(schemas), false);
+        const original = JSON.stringify(crdObjects(objects, false));
+        assert.ok(JSON.stringify(stripped).length < original.length / 3, `${JSON.stringify(stripped).length} of ${original.length}`);
+        // A schema property that is itself named "description" is part of the API and stays.
+        assert.ok(schemas.includes('"description":{'));
+
+        const full = one((await inStack(() => new PrometheusOperator("operator", operatorArgs(objects)))).resources, CRD_SET).inputs;
+        const lean = one((await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { stripCrdDescriptions: true })))).resources, CRD_SET).inputs;
+        assert.equal(lean.stripDescriptions, true);
+        assert.deepEqual(lean.names, full.names);
+        assert.notEqual(lean.digest, full.digest);
+    });
+
+    test("a bundle without CRDs is refused", async () => {
+        const objects = (await operatorObjects()).filter((o) => o.kind !== "CustomResourceDefinition");
+        await assert.rejects(inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { version: "v9.9.9" }))), /v9.9.9: bundle.yaml holds no CustomResourceDefinition/);
+    });
+});

@@ -1,0 +1,29 @@
+import { PrometheusOperator, PrometheusOperatorArgs } from "../../components/prometheusOperator";
+import { KubeObject } from "../../lib/manifests";
+import { VERSIONS } from "../../lib/versions";
+import { upstreamObjects } from "./upstream";
+
+// What several component tests build on: the real operator bundle and Bookinfo of versions.json.
+
+const OPERATOR_VERSION = VERSIONS.prometheusOperator.version;
+export const ISTIO_VERSION = VERSIONS.istio.version;
+export const PROMETHEUS_VERSION = VERSIONS.prometheus.version;
+
+export const CRD_SET = "pulumi-nodejs:dynamic/kubernetes:CrdSet";
+export const ACCESS = { kubeconfig: "apiVersion: v1\nkind: Config\n", context: "ctx" };
+
+export function operatorArgs(objects: KubeObject[], extra: Partial<PrometheusOperatorArgs> = {}): PrometheusOperatorArgs {
+    return { objects, cacheFile: "/cache/bundle.json", version: OPERATOR_VERSION, access: ACCESS, retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true, ...extra };
+}
+
+/** The operator of the pinned bundle; call inside a run. */
+export function operator(objects: KubeObject[]): PrometheusOperator {
+    return new PrometheusOperator("operator", operatorArgs(objects));
+}
+
+export const operatorObjects = () => upstreamObjects("operator", OPERATOR_VERSION);
+export const bookinfoObjects = () => upstreamObjects("bookinfo", ISTIO_VERSION);
+
+export function matchesLabels(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+    return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
