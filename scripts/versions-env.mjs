@@ -11,7 +11,7 @@ const fail = (msg) => {
 
 // Prometheus 3.X.Y is published as the Go module version v0.3XX.Y.
 const prom = /^v3\.(\d{1,2})\.(\d+)$/.exec(v.prometheus.version);
-if (!prom) fail(`prometheus.version ${JSON.stringify(v.prometheus.version)} is not a 3.x release such as v3.13.1`);
+if (!prom) fail(`prometheus.version ${JSON.stringify(v.prometheus.version)} is not a Prometheus 3 release (v3.MINOR.PATCH)`);
 
 const pins = {
     PROMETHEUS_OPERATOR_VERSION: v.prometheusOperator.version,
