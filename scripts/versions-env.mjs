@@ -24,5 +24,5 @@ const pins = {
 for (const [k, value] of Object.entries(pins)) {
     // Evaluated by a shell: only version characters pass.
     if (typeof value !== "string" || !/^[A-Za-z0-9.+-]+$/.test(value)) fail(`${k} would be ${JSON.stringify(value)}`);
-    process.stdout.write(`${k}=${value}\n`);
 }
+process.stdout.write(Object.entries(pins).map(([k, value]) => `${k}=${value}\n`).join(""));
