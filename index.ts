@@ -27,7 +27,9 @@ export = async () => {
     const access = cluster
         ? { kubeconfig: cluster.kubeconfig, renderDir: cfg.renderDir }
         : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context, renderDir: cfg.renderDir };
-    const kube = kubernetesProvider("kubernetes", access, { dependsOn: cluster ? [cluster.nodePool] : [] });
+    // Everything in the cluster waits for the nodes and, with a new mesh, for the attach: ASM injects only
+    // pods created after it, and a pod without its sidecar has no certificate to scrape with.
+    const kube = kubernetesProvider("kubernetes", access, { dependsOn: [...(cluster ? [cluster.nodePool] : []), ...(mesh ? [mesh] : [])] });
 
     const operator = new PrometheusOperator("operator", {
         ...cfg.operator,

@@ -52,7 +52,10 @@ export class AckCluster extends pulumi.ComponentResource {
             newNatGateway: true,
             slbInternetEnabled: args.slbInternetEnabled,
             deletionProtection: args.deletionProtection,
-        }, { parent: this, protect: args.deletionProtection });
+            // The provider would otherwise keep the cluster's client key in state, unmarked; the stack takes
+            // its kubeconfig from cs.getClusterCredential instead.
+            skipSetCertificateAuthority: true,
+        }, { parent: this, protect: args.deletionProtection, additionalSecretOutputs: ["certificateAuthority"] });
         this.clusterId = this.cluster.id;
 
         this.nodePool = new alicloud.cs.NodePool(`${name}-nodes`, {

@@ -35,6 +35,12 @@ const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
+/**
+ * The ASM instance specs each edition takes, as the provider's own acceptance tests pair them
+ * (aliyun/terraform-provider-alicloud, resource_alicloud_service_mesh_service_mesh_test.go); the first is
+ * the default.
+ */
+const MESH_SPECS: Record<string, string[]> = { Default: ["standard"], Pro: ["enterprise", "ultimate"] };
 const OPERATOR = VERSIONS.prometheusOperator;
 const ISTIO = VERSIONS.istio;
 const DNS_LABEL_TEXT = "a DNS label (lower case letters, digits, '-')";
@@ -106,8 +112,8 @@ export const SETTINGS = {
     deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
     slbInternetEnabled: { type: "boolean", default: true, description: "Public API server endpoint, needed for a kubeconfig usable from outside the VPC (CI, laptops)." },
 
-    meshEdition: { type: "string", default: "Pro", description: "ASM edition.", accepts: oneOf("Default", "Pro") },
-    meshClusterSpec: { type: "string", default: "standard", description: "ASM instance spec.", accepts: oneOf("standard", "enterprise", "ultimate") },
+    meshEdition: { type: "string", default: "Pro", description: "ASM edition.", accepts: oneOf(...Object.keys(MESH_SPECS)) },
+    meshClusterSpec: { type: "string", description: "ASM instance spec: standard goes with edition Default, enterprise or ultimate with Pro. Unset: standard for Default, enterprise for Pro.", accepts: oneOf(...Object.values(MESH_SPECS).flat()) },
     meshVersion: { type: "string", description: "ASM (Istio) version, e.g. v1.28.3.12-g1a2b3c4d-aliyun (see servicemesh.getVersions). Unset: ASM's default.", accepts: matches(/^v\d+\.\d+\.\d+/, "an ASM version such as v1.28.3.12-g1a2b3c4d-aliyun") },
     meshForceDelete: { type: "boolean", default: false, description: "Delete the mesh even while clusters are attached (pulumi destroy)." },
     strictMtls: { type: "boolean", default: false, description: "Declare a STRICT PeerAuthentication (security.istio.io/v1) for the app namespace." },
@@ -266,6 +272,11 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
             if (raw[configKey(key)] !== undefined) problems.push(`${configKey(key)}: is set while ${configKey("createCluster")} is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
         }
     }
+    const edition = v.meshEdition as string | undefined;
+    const spec = v.meshClusterSpec as string | undefined;
+    if (edition && spec && MESH_SPECS[edition] && !MESH_SPECS[edition].includes(spec)) {
+        problems.push(`${configKey("meshClusterSpec")}: ${show(spec)} is not accepted with ${configKey("meshEdition")} ${edition}; accepted: ${MESH_SPECS[edition].join(" or ")} (or unset)`);
+    }
     if (v.appNamespace !== undefined && v.appNamespace === v.monitoringNamespace) {
         problems.push(`${configKey("monitoringNamespace")}: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace`);
     }
@@ -326,7 +337,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         mesh: {
             create: v.createMesh as boolean,
             edition: str("meshEdition"),
-            clusterSpec: str("meshClusterSpec"),
+            clusterSpec: opt("meshClusterSpec") ?? MESH_SPECS[str("meshEdition")][0],
             version: opt("meshVersion"),
             forceDelete: v.meshForceDelete as boolean,
             strictMtls: v.strictMtls as boolean,

@@ -37,6 +37,8 @@ const BAD: [string, Record<string, string>, string][] = [
     ["duplicate scrape services", { ...REGION, [configKey("scrapeServices")]: '["productpage","productpage"]' }, `${configKey("scrapeServices")}: "[\\"productpage\\",\\"productpage\\"]" is not accepted; accepted: a list of Service names without duplicates`],
     ["unknown mesh edition", { ...REGION, [configKey("meshEdition")]: "Enterprise" }, `${configKey("meshEdition")}: "Enterprise" is not accepted; accepted: one of Default, Pro`],
     ["unknown mesh spec", { ...REGION, [configKey("meshClusterSpec")]: "large" }, `${configKey("meshClusterSpec")}: "large" is not accepted; accepted: one of standard, enterprise, ultimate`],
+    ["Pro with the free spec", { ...REGION, [configKey("meshClusterSpec")]: "standard" }, `${configKey("meshClusterSpec")}: "standard" is not accepted with ${configKey("meshEdition")} Pro; accepted: enterprise or ultimate (or unset)`],
+    ["Default with a paid spec", { ...REGION, [configKey("meshEdition")]: "Default", [configKey("meshClusterSpec")]: "ultimate" }, `${configKey("meshClusterSpec")}: "ultimate" is not accepted with ${configKey("meshEdition")} Default; accepted: standard (or unset)`],
     ["unknown ACK spec", { ...REGION, [configKey("clusterSpec")]: "ack.pro.large" }, `${configKey("clusterSpec")}: "ack.pro.large" is not accepted; accepted: one of ack.standard, ack.pro.small`],
     ["operator version not a version", { ...REGION, [configKey("operatorVersion")]: "latest" }, `${configKey("operatorVersion")}: "latest" is not accepted; accepted: a release tag such as ${OPERATOR}`],
     ["operator version without v", { ...REGION, [configKey("operatorVersion")]: "0.93.0" }, `${configKey("operatorVersion")}: "0.93.0" is not accepted`],
@@ -97,6 +99,10 @@ describe("config validation", () => {
         assert.equal(cfg.prometheus.version, VERSIONS.prometheus.version);
         assert.deepEqual(cfg.scrape, { services: ["productpage"], interval: "30s", path: "/metrics" });
         assert.equal(cfg.operator.retainCrds, true);
+        // The spec follows the edition unless set.
+        assert.deepEqual([cfg.mesh.edition, cfg.mesh.clusterSpec], ["Pro", "enterprise"]);
+        assert.equal(parseConfig({ ...REGION, [configKey("meshEdition")]: "Default" }).mesh.clusterSpec, "standard");
+        assert.equal(parseConfig({ ...REGION, [configKey("meshClusterSpec")]: "ultimate" }).mesh.clusterSpec, "ultimate");
     });
 
     test("the stack files of the repository are valid", () => {

@@ -1,8 +1,9 @@
+import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { configKey } from "../lib/config";
 import { VERSIONS } from "../lib/versions";
-import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, runProgram, secretValue, testConfig } from "./support/harness";
+import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, resolve, runProgram, secretValue, testConfig } from "./support/harness";
 
 const KUBE_TYPES_PREFIX = "kubernetes:";
 
@@ -120,12 +121,16 @@ describe("whole program: cluster and mesh created", () => {
         assert.deepEqual(mesh.inputs.network, { vpcId: "cluster-vpc-id", vswitcheList: "cluster-vsw-cn-hangzhou-k-id" });
         assert.deepEqual(mesh.inputs.extraConfiguration, { crAggregationEnabled: true });
         assert.equal(mesh.inputs.edition, "Pro");
-        assert.equal(mesh.inputs.clusterSpec, "standard");
+        assert.equal(mesh.inputs.clusterSpec, "enterprise");
         assert.equal(mesh.inputs.version, "v1.28.3.12-g1a2b3c4d-aliyun");
         assert.equal(mesh.inputs.force, false);
         assert.deepEqual(mesh.opts.customTimeouts, { create: "30m", update: "30m", delete: "30m" });
         // In parallel with the node pool: nothing makes the mesh wait for it.
         assert.equal(mesh.opts.dependsOn, undefined);
+        // Everything in the cluster waits for the nodes and the mesh attach, through the provider it uses.
+        const kube = one(resources, "pulumi:providers:kubernetes");
+        const waitsFor = await Promise.all((kube.opts.dependsOn as pulumi.Resource[]).map((d) => resolve(d.urn)));
+        assert.deepEqual(waitsFor.map((urn) => urn.split("::").pop()).sort(), ["cluster-nodes", "mesh"]);
         const pa = one(resources, "kubernetes:security.istio.io/v1:PeerAuthentication");
         assert.equal((pa.opts.dependsOn as unknown[]).length, 2);
         assert.equal(outputs.meshId, "mesh-asm-id");

@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { configKey } from "../lib/config";
+import { CREDENTIAL_KUBECONFIG, CREDENTIAL_PEM_KEY, isSecret, PROVIDER_OUTPUTS, Recorded, runProgram, testConfig } from "./support/harness";
+
+// No credential reaches state or the stack outputs in plain text: every resource input that holds one is
+// a secret, every provider output that holds one is listed in additionalSecretOutputs, and every stack
+// output that holds one is a secret.
+
+const CREDENTIAL = /-----BEGIN [A-Z ]*PRIVATE KEY-----|client-key-data:|client-certificate-data:|\btoken:\s*\S|kind:\s*Config\b/;
+
+/** Paths under value where a credential sits outside a secret. */
+function plainCredentials(value: unknown, at = ""): string[] {
+    if (typeof value === "string") return CREDENTIAL.test(value) ? [at || "(value)"] : [];
+    if (value === null || typeof value !== "object") return [];
+    const sig = (value as Record<string, unknown>)[pulumi.runtime.specialSigKey];
+    if (sig === pulumi.runtime.specialSecretSig) return [];
+    return Object.entries(value).flatMap(([k, v]) => plainCredentials(v, at ? `${at}.${k}` : k));
+}
+
+/** What a run would store in plain text: inputs, and provider outputs not listed as secret. */
+function leaks(resources: Recorded[]): string[] {
+    return resources.flatMap((r) => {
+        const inputs = plainCredentials(r.inputs).map((p) => `${r.type} ${r.name}: input ${p}`);
+        const secretOutputs = (r.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [];
+        const outputs = Object.entries(PROVIDER_OUTPUTS[r.type] ?? {})
+            .filter(([k, v]) => !secretOutputs.includes(k) && plainCredentials(v).length > 0)
+            .map(([k]) => `${r.type} ${r.name}: output ${k}`);
+        return [...inputs, ...outputs];
+    });
+}
+
+async function plainOutputs(raw: Record<string, pulumi.Input<unknown>>, outputs: Record<string, unknown>): Promise<string[]> {
+    const found: string[] = [];
+    for (const [k, v] of Object.entries(outputs)) {
+        if (plainCredentials(v).length === 0) continue;
+        if (!(pulumi.Output.isInstance(raw[k]) && (await isSecret(raw[k] as pulumi.Output<unknown>)))) found.push(k);
+    }
+    return found;
+}
+
+describe("credentials are secrets in state and outputs", () => {
+    test("the check finds a key, a kubeconfig and a token outside a secret, and passes one inside", () => {
+        assert.deepEqual(plainCredentials({ a: { b: CREDENTIAL_PEM_KEY } }), ["a.b"]);
+        assert.deepEqual(plainCredentials([CREDENTIAL_KUBECONFIG]), ["0"]);
+        assert.deepEqual(plainCredentials({ t: "users:\n- user:\n    token: abc" }), ["t"]);
+        assert.deepEqual(plainCredentials({ s: { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: CREDENTIAL_PEM_KEY } }), []);
+        assert.deepEqual(plainCredentials({ name: "asm-prom", kind: "Deployment" }), []);
+    });
+
+    test("cluster and mesh created: the certificate authority and the mesh kubeconfig are secret outputs, the kubeconfig a secret", async () => {
+        const { raw, outputs, resources } = await runProgram(testConfig({ createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"] }));
+        assert.deepEqual(leaks(resources), []);
+        assert.deepEqual(await plainOutputs(raw, outputs), []);
+        // The stack output does carry the cluster's kubeconfig, as a secret.
+        assert.equal(outputs.kubeconfig, CREDENTIAL_KUBECONFIG);
+        // The provider is told not to keep the certificate authority at all.
+        const ack = resources.find((r) => r.type === "alicloud:cs/managedKubernetes:ManagedKubernetes")!;
+        assert.equal(ack.inputs.skipSetCertificateAuthority, true);
+    });
+
+    test("existing cluster: the kubeconfig from config stays a secret in every resource that holds it", async () => {
+        const { raw, outputs, resources } = await runProgram(testConfig({ kubeconfig: CREDENTIAL_KUBECONFIG }), [configKey("kubeconfig")]);
+        assert.ok(resources.filter((r) => JSON.stringify(r.inputs).includes("client-key-data")).length >= 2, "the provider and the CRD set hold it");
+        assert.deepEqual(leaks(resources), []);
+        assert.deepEqual(await plainOutputs(raw, outputs), []);
+    });
+});
