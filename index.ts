@@ -8,6 +8,7 @@ import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
 import { isConfigSecret, parseConfig } from "./lib/config";
+import { prometheusImage } from "./lib/images";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { stackOutputs } from "./lib/outputs";
 import { loadUpstream } from "./lib/upstream";
@@ -43,6 +44,7 @@ export = async () => {
 
     const prometheus = new MeshPrometheus("prometheus", {
         ...cfg.prometheus,
+        image: cfg.imageRegistryMirror ? prometheusImage(cfg.prometheus.version, cfg.imageRegistryMirror) : undefined,
         namespace: cfg.namespaces.monitoring,
         serviceMonitorNamespace: bookinfo.namespaceName,
         operator,

@@ -17,6 +17,8 @@ export interface MeshPrometheusArgs {
     name: string;
     replicas: number;
     version: string;
+    /** The image to run, when not the operator's default for the version (a registry mirror). */
+    image?: string;
     retention: string;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
     serviceMonitorNamespace: pulumi.Input<string>;
@@ -80,6 +82,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
             spec: {
                 replicas: args.replicas,
                 version: args.version,
+                ...(args.image ? { image: args.image } : {}),
                 retention: args.retention,
                 serviceAccountName: this.serviceAccount.metadata.name,
                 podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },

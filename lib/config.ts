@@ -139,6 +139,7 @@ export const SETTINGS = {
     scrapeInterval: { type: "string", default: "30s", description: "Scrape interval (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 30s or 1m") },
     scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
 
+    imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (README: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
     awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
     renderYamlToDirectory: { type: "string", description: "Write the Kubernetes objects as YAML into this folder instead of applying them (review, GitOps, benchmarks). Run with KUBECONFIG unset: the provider refuses a kubeconfig next to it." },
     manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prom-mtls/manifests ($XDG_CACHE_HOME when set)." },
@@ -184,6 +185,8 @@ export interface StackConfig {
     downloads: { cacheDir?: string; timeoutSeconds: number };
     renderDir?: string;
     awaitServiceEndpoints: boolean;
+    /** Registry every deployed image is pulled from, when set. */
+    imageRegistryMirror?: string;
 }
 
 export class ConfigError extends Error {
@@ -350,6 +353,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),
         awaitServiceEndpoints: v.awaitServiceEndpoints as boolean,
+        imageRegistryMirror: opt("imageRegistryMirror"),
     };
 }
 

@@ -1,4 +1,5 @@
 import { configKey, StackConfig } from "./config";
+import { mirrorImages } from "./images";
 import { defaultCacheDir, KubeObject, loadManifest, ManifestError, manifestSource } from "./manifests";
 import { VERSIONS } from "./versions";
 
@@ -41,9 +42,9 @@ export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
         );
     }
     return {
-        operatorObjects: operator.objects,
+        operatorObjects: mirrorImages(operator.objects, cfg.imageRegistryMirror),
         operatorCacheFile: operator.cacheFile,
-        bookinfoObjects: bookinfo.objects,
+        bookinfoObjects: mirrorImages(bookinfo.objects, cfg.imageRegistryMirror),
         scrapeTargets: scrapeTargets(bookinfo.objects, cfg.scrape.services, cfg.bookinfo.version),
     };
 }
