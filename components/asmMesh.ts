@@ -10,6 +10,8 @@ export interface AsmMeshArgs {
     /** The ACK cluster attached to the mesh; the mesh joins its VPC. */
     cluster: AckCluster;
     forceDelete: boolean;
+    /** Leave the cluster out of the mesh: the teardown step before the mesh can be deleted. */
+    detachCluster: boolean;
 }
 
 /** An ASM instance with the cluster attached and Istio resources served through the cluster's API server. */
@@ -28,7 +30,7 @@ export class AsmMesh extends pulumi.ComponentResource {
             version: args.version,
             // The provider takes the vSwitch list as one string.
             network: { vpcId: args.cluster.vpcId, vswitcheList: args.cluster.vswitchIds[0] },
-            clusterIds: [args.cluster.clusterId],
+            clusterIds: args.detachCluster ? [] : [args.cluster.clusterId],
             // PeerAuthentication and friends then go through the ACK API server, whose kubeconfig this
             // stack has; the mesh's own kubeconfig points at a private VPC address.
             extraConfiguration: { crAggregationEnabled: true },

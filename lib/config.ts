@@ -116,6 +116,7 @@ export const SETTINGS = {
     meshClusterSpec: { type: "string", description: "ASM instance spec: standard goes with edition Default, enterprise or ultimate with Pro. Unset: standard for Default, enterprise for Pro.", accepts: oneOf(...Object.values(MESH_SPECS).flat()) },
     meshVersion: { type: "string", description: "ASM (Istio) version, e.g. v1.28.3.12-g1a2b3c4d-aliyun (see servicemesh.getVersions). Unset: ASM's default.", accepts: matches(/^v\d+\.\d+\.\d+/, "an ASM version such as v1.28.3.12-g1a2b3c4d-aliyun") },
     meshForceDelete: { type: "boolean", default: false, description: "Delete the mesh even while clusters are attached (pulumi destroy)." },
+    meshDetachCluster: { type: "boolean", default: false, description: "Detach the cluster from the mesh (clusterIds: []). The teardown step before pulumi destroy, which cannot delete a mesh that still has a cluster attached (README: Teardown)." },
     strictMtls: { type: "boolean", default: false, description: "Declare a STRICT PeerAuthentication (security.istio.io/v1) for the app namespace." },
 
     operatorVersion: { type: "string", default: OPERATOR.version, description: "prometheus-operator release whose bundle.yaml is installed.", accepts: matches(/^v\d+\.\d+\.\d+$/, `a release tag such as ${OPERATOR.version}`) },
@@ -176,7 +177,7 @@ export interface StackConfig {
     };
     /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
     existing: { kubeconfig?: string; context?: string };
-    mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; strictMtls: boolean };
+    mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; detachCluster: boolean; strictMtls: boolean };
     operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean; stripCrdDescriptions: boolean };
     bookinfo: { version: string; urlTemplate: string; sha256?: string };
     namespaces: { app: string; monitoring: string };
@@ -275,6 +276,9 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
             if (raw[configKey(key)] !== undefined) problems.push(`${configKey(key)}: is set while ${configKey("createCluster")} is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
         }
     }
+    if (v.meshDetachCluster === true && v.createMesh !== true) {
+        problems.push(`${configKey("meshDetachCluster")}: true is not accepted while ${configKey("createMesh")} is false; accepted: false (only a mesh this stack creates has a cluster it attached)`);
+    }
     const edition = v.meshEdition as string | undefined;
     const spec = v.meshClusterSpec as string | undefined;
     if (edition && spec && MESH_SPECS[edition] && !MESH_SPECS[edition].includes(spec)) {
@@ -343,6 +347,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             clusterSpec: opt("meshClusterSpec") ?? MESH_SPECS[str("meshEdition")][0],
             version: opt("meshVersion"),
             forceDelete: v.meshForceDelete as boolean,
+            detachCluster: v.meshDetachCluster as boolean,
             strictMtls: v.strictMtls as boolean,
         },
         operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean },

@@ -11,7 +11,7 @@ async function mesh(extra: Partial<AsmMeshArgs> = {}) {
             podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 1,
             deletionProtection: false, slbInternetEnabled: true,
         });
-        return new AsmMesh("mesh", { name: "m1", edition: "Pro", clusterSpec: "standard", forceDelete: false, cluster, ...extra });
+        return new AsmMesh("mesh", { name: "m1", edition: "Pro", clusterSpec: "standard", forceDelete: false, detachCluster: false, cluster, ...extra });
     });
 }
 
@@ -33,5 +33,12 @@ describe("AsmMesh", () => {
         const asm = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
         assert.equal(asm.inputs.version, "v1.28.3.12-g1a2b3c4d-aliyun");
         assert.equal(asm.inputs.force, true);
+    });
+});
+
+describe("AsmMesh teardown", () => {
+    test("detachCluster leaves the mesh without clusters, the step before it can be deleted", async () => {
+        const { resources } = await mesh({ detachCluster: true });
+        assert.deepEqual(one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh").inputs.clusterIds, []);
     });
 });
