@@ -21,8 +21,9 @@ export class AsmMesh extends pulumi.ComponentResource {
 
     constructor(name: string, args: AsmMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:cloud:AsmMesh", name, {}, opts);
-        // Depends on the cluster id only, not on the node pool: the provider retries attaching while the
-        // cluster comes up, so mesh and nodes are created in parallel.
+        // The attach needs the cluster's id, so the mesh starts only once ACK is running, in parallel with
+        // the node pool (README: The critical path). The provider has no separate attach resource that would
+        // let the mesh start alongside the cluster.
         this.mesh = new alicloud.servicemesh.ServiceMesh(`${name}-asm`, {
             serviceMeshName: args.name,
             edition: args.edition,
@@ -38,6 +39,8 @@ export class AsmMesh extends pulumi.ComponentResource {
         }, {
             parent: this,
             customTimeouts: { create: "30m", update: "30m", delete: "30m" },
+            // The mesh's own kubeconfig, which the provider does not mark sensitive.
+            additionalSecretOutputs: ["kubeconfig"],
         });
         this.meshId = this.mesh.id;
         this.registerOutputs({ meshId: this.meshId });

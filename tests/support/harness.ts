@@ -14,6 +14,8 @@ export interface Recorded {
     custom: boolean;
     inputs: Record<string, any>;
     opts: pulumi.ResourceOptions;
+    /** "type::name" of every resource this one waits for, implicit (its inputs' outputs) and explicit, and its provider. */
+    waitsFor: string[];
 }
 
 export interface Invoke {
@@ -54,7 +56,8 @@ pulumi.runtime.setMocks(
         newResource(args) {
             const run = record();
             if (args.type !== "pulumi:pulumi:Stack") {
-                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: run.opts.get(`${args.type}::${args.name}`) ?? {} });
+                const key = `${args.type}::${args.name}`;
+                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: run.opts.get(key) ?? {}, waitsFor: dependencies.get(key) ?? [] });
             }
             return { id: args.custom === false ? undefined : `${args.name}-id`, state: { ...args.inputs, ...PROVIDER_OUTPUTS[args.type] } };
         },
@@ -70,6 +73,31 @@ pulumi.runtime.setMocks(
     "test",
     false,
 );
+
+/** "type::name" of a URN (urn:pulumi:stack::project::parent$type::name) or of a provider reference (URN::id). */
+function keyOf(urn: string): string {
+    const [, , qualifiedType, name] = urn.split("::");
+    return `${qualifiedType.split("$").pop()}::${name}`;
+}
+
+// The mocks see inputs only; the dependencies the SDK computed (explicit, implicit through outputs, and the
+// provider) travel in the registration request, read here before the mocks get it.
+const dependencies = new Map<string, string[]>();
+{
+    interface RegisterRequest {
+        getType(): string;
+        getName(): string;
+        getDependenciesList(): string[];
+        getProvider(): string;
+    }
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        const provider = req.getProvider();
+        dependencies.set(`${req.getType()}::${req.getName()}`, [...req.getDependenciesList(), ...(provider ? [provider] : [])].map(keyOf));
+        return register(req, callback);
+    };
+}
 
 /** Runs fn as the body of a root stack, as the engine does; returns what it registered, or how it failed. */
 export async function attempt<T>(fn: () => Promise<T> | T): Promise<Registered & { value?: T; error?: unknown }> {
