@@ -7,9 +7,10 @@ import { MeshPrometheus } from "./components/meshPrometheus";
 import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
-import { isConfigSecret, parseConfig } from "./lib/config";
+import { configKey, isConfigSecret, parseConfig } from "./lib/config";
 import { prometheusImage } from "./lib/images";
 import { kubernetesProvider } from "./lib/kubeProvider";
+import { checkAckPrerequisites } from "./lib/prerequisites";
 import { stackOutputs } from "./lib/outputs";
 import { loadUpstream } from "./lib/upstream";
 
@@ -20,6 +21,8 @@ export = async () => {
     const upstream = await loadUpstream(cfg);
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
+    // Throws before the first cloud resource: ACK not activated, or its service roles not granted.
+    if (cloud) await checkAckPrerequisites({ activateAck: cfg.cluster.activateAck, activateSetting: configKey("activateAck") }, cloud);
     const cluster = cloud && new AckCluster("cluster", cfg.cluster, { providers: [cloud] });
     const mesh = cloud && cluster && cfg.mesh.create
         ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, cluster }, { providers: [cloud] })

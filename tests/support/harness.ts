@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { configKey, PROJECT, SettingName } from "../../lib/config";
+import { ACK_SERVICE_ROLES } from "../../lib/prerequisites";
 import { urlTemplate } from "./upstream";
 
 // Runs the real program (or a component) under Pulumi's mocks and returns what that run registered, with
@@ -30,7 +31,18 @@ export interface Registered {
 }
 
 /** The run in progress: the mocks are process-wide, so each run gets its own record, and runs never overlap. */
-let current: (Registered & { opts: Map<string, pulumi.ResourceOptions> }) | undefined;
+let current: (Registered & { opts: Map<string, pulumi.ResourceOptions>; account: Account }) | undefined;
+
+/** The cloud account as the provider's data sources describe it. */
+export interface Account {
+    /** RAM role names. */
+    roles: string[];
+    /** What cs.getAckService reports when asked to open ACK. */
+    ackStatusWhenOpened: string;
+}
+
+/** An account ready for ACK: its service roles granted, ACK activated. */
+export const READY_ACCOUNT: Account = { roles: [...ACK_SERVICE_ROLES, "AliyunECSDefaultRole"], ackStatusWhenOpened: "Opened" };
 
 function record(): NonNullable<typeof current> {
     if (!current) throw new Error("a resource was registered outside inStack/runProgram");
@@ -66,6 +78,14 @@ pulumi.runtime.setMocks(
             if (args.token === "alicloud:cs/getClusterCredential:getClusterCredential") {
                 return { ...args.inputs, kubeConfig: CREDENTIAL_KUBECONFIG, id: "cred" };
             }
+            const account = record().account;
+            if (args.token === "alicloud:ram/getRoles:getRoles") {
+                const re = new RegExp(args.inputs.nameRegex ?? "");
+                return { ...args.inputs, names: account.roles.filter((r) => re.test(r)), ids: [], roles: [], id: "roles" };
+            }
+            if (args.token === "alicloud:cs/getAckService:getAckService") {
+                return { ...args.inputs, status: args.inputs.enable === "On" ? account.ackStatusWhenOpened : "", id: "ack" };
+            }
             throw new Error(`unexpected invoke ${args.token}`);
         },
     },
@@ -100,9 +120,9 @@ const dependencies = new Map<string, string[]>();
 }
 
 /** Runs fn as the body of a root stack, as the engine does; returns what it registered, or how it failed. */
-export async function attempt<T>(fn: () => Promise<T> | T): Promise<Registered & { value?: T; error?: unknown }> {
+export async function attempt<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT): Promise<Registered & { value?: T; error?: unknown }> {
     if (current) throw new Error("runs under the mocks must not overlap");
-    const run = (current = { resources: [], invokes: [], opts: new Map() });
+    const run = (current = { resources: [], invokes: [], opts: new Map(), account });
     let value: T | undefined;
     let error: unknown;
     try {
@@ -184,8 +204,8 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
 }
 
 /** Runs index.ts expecting it to fail; returns the error and what was registered before it. */
-export async function failingProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<Registered & { error: unknown }> {
-    const run = await attempt(program(config, secretKeys));
+export async function failingProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT): Promise<Registered & { error: unknown }> {
+    const run = await attempt(program(config, secretKeys), account);
     if (run.error === undefined) throw new Error("the program succeeded");
     return { error: run.error, resources: run.resources, invokes: run.invokes };
 }

@@ -1,0 +1,51 @@
+import * as alicloud from "@pulumi/alicloud";
+
+// What a fresh Alibaba Cloud account lacks before it can create an ACK cluster, checked before anything
+// is created, so a first `up` stops with the step to take instead of failing halfway.
+
+/**
+ * The service roles ACK assumes, as its console's one-time authorization grants them (ACK quick start,
+ * "Cloud Resource Access Authorization"). Creating a managed cluster fails without them.
+ */
+export const ACK_SERVICE_ROLES = [
+    "AliyunCSDefaultRole",
+    "AliyunCSManagedKubernetesRole",
+    "AliyunCSManagedLogRole",
+    "AliyunCSManagedCmsRole",
+    "AliyunCSManagedCsiRole",
+    "AliyunCSManagedVKRole",
+    "AliyunCSManagedNetworkRole",
+    "AliyunCSManagedArmsRole",
+    "AliyunCSClusterRole",
+    "AliyunCSServerlessKubernetesRole",
+    "AliyunCSKubernetesAuditRole",
+];
+
+export class PrerequisiteError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PrerequisiteError";
+    }
+}
+
+/**
+ * Activates ACK when asked to (the provider's only way to learn whether it is: opening it, which also
+ * accepts its terms and cannot be undone), then checks that ACK's service roles exist.
+ */
+export async function checkAckPrerequisites(o: { activateAck: boolean; activateSetting: string }, provider: alicloud.Provider): Promise<void> {
+    if (o.activateAck) {
+        const service = await alicloud.cs.getAckService({ enable: "On", type: "propayasgo" }, { provider });
+        if (service.status !== "Opened") {
+            throw new PrerequisiteError(`ACK could not be activated (status ${JSON.stringify(service.status)}); activate Container Service for Kubernetes in its console with the account owner, then run again`);
+        }
+    }
+    const roles = await alicloud.ram.getRoles({ nameRegex: "^AliyunCS" }, { provider });
+    const missing = ACK_SERVICE_ROLES.filter((r) => !roles.names.includes(r));
+    if (missing.length > 0) {
+        throw new PrerequisiteError(
+            `this account lacks the ACK service roles ${missing.join(", ")}; nothing was created. The account owner (or a RAM user with AliyunRAMFullAccess) ` +
+                `grants them once: open the ACK console and accept "Cloud Resource Access Authorization" (README: A fresh account). ` +
+                `An account where ACK was never activated also needs ${o.activateSetting} true, or activation in the console.`,
+        );
+    }
+}
