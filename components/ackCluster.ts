@@ -15,6 +15,8 @@ export interface AckClusterArgs {
     nodeCount: number;
     deletionProtection: boolean;
     slbInternetEnabled: boolean;
+    /** RAM identities (user:<id> or role:<id>) given the cluster's admin role. */
+    admins: string[];
 }
 
 /** A VPC with one vSwitch per zone, an ACK managed cluster and its node pool. */
@@ -23,6 +25,7 @@ export class AckCluster extends pulumi.ComponentResource {
     readonly vswitches: alicloud.vpc.Switch[];
     readonly cluster: alicloud.cs.ManagedKubernetes;
     readonly nodePool: alicloud.cs.NodePool;
+    readonly admins: alicloud.cs.KubernetesPermission[];
     readonly clusterId: pulumi.Output<string>;
     readonly vpcId: pulumi.Output<string>;
     readonly vswitchIds: pulumi.Output<string>[];
@@ -65,6 +68,15 @@ export class AckCluster extends pulumi.ComponentResource {
             instanceTypes: args.nodeInstanceTypes,
             desiredSize: String(args.nodeCount),
         }, { parent: this });
+
+        // The kubeconfig below is the caller's own; CI roles and colleagues get theirs from ACK once granted.
+        this.admins = args.admins.map((who) => {
+            const [kind, uid] = who.split(":");
+            return new alicloud.cs.KubernetesPermission(`${name}-admin-${uid}`, {
+                uid,
+                permissions: [{ cluster: this.cluster.id, roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: kind === "role" }],
+            }, { parent: this });
+        });
 
         this.kubeconfig = pulumi.secret(
             alicloud.cs.getClusterCredentialOutput({ clusterId: this.cluster.id }, { parent: this }).kubeConfig,

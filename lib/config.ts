@@ -111,6 +111,7 @@ export const SETTINGS = {
     nodeInstanceTypes: { type: "array", default: ["ecs.g7.xlarge", "ecs.g6.xlarge"], description: "ECS instance types of the node pool, in order of preference (several survive stock-outs).", accepts: eachMatches(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "ECS instance types such as ecs.g7.xlarge") },
     nodeCount: { type: "integer", default: 2, description: "Nodes in the node pool.", accepts: atLeast(1) },
     deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
+    clusterAdmins: { type: "array", default: [], description: "RAM identities granted the admin role of the created cluster (cs.KubernetesPermission), besides whoever runs up: user:<RAM user id> or role:<RAM role id>. A grant replaces what that identity had on ACK clusters, and the identity also needs a RAM policy that lets it read the cluster.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
     slbInternetEnabled: { type: "boolean", default: true, description: "Public API server endpoint, needed for a kubeconfig usable from outside the VPC (CI, laptops)." },
 
     meshEdition: { type: "string", default: "Pro", description: "ASM edition.", accepts: oneOf(...Object.keys(MESH_SPECS)) },
@@ -176,6 +177,7 @@ export interface StackConfig {
         deletionProtection: boolean;
         slbInternetEnabled: boolean;
         activateAck: boolean;
+        admins: string[];
     };
     /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
     existing: { kubeconfig?: string; context?: string };
@@ -342,6 +344,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             deletionProtection: v.deletionProtection as boolean,
             slbInternetEnabled: v.slbInternetEnabled as boolean,
             activateAck: v.activateAck as boolean,
+            admins: v.clusterAdmins as string[],
         },
         existing: { kubeconfig: opt("kubeconfig"), context: opt("kubeContext") },
         mesh: {

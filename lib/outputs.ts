@@ -22,8 +22,12 @@ export function stackOutputs(p: {
     strict?: StrictMtls;
 }) {
     const ns = p.prometheus.namespaceName;
+    // A created cluster is reached with its own kubeconfig, which the stack holds as a secret output.
+    const kubeconfigFile = `kubeconfig-${pulumi.getStack()}.yaml`;
+    const kubectl = p.cluster ? `kubectl --kubeconfig ${kubeconfigFile}` : "kubectl";
     return {
-        portForwardCommand: pulumi.interpolate`kubectl -n ${ns} port-forward svc/${p.prometheus.serviceName} ${PROMETHEUS_PORT}`,
+        portForwardCommand: pulumi.interpolate`${kubectl} -n ${ns} port-forward svc/${p.prometheus.serviceName} ${PROMETHEUS_PORT}`,
+        ...(p.cluster ? { kubeconfigCommand: `umask 077 && pulumi stack output --stack ${pulumi.getStack()} --show-secrets kubeconfig > ${kubeconfigFile}` } : {}),
         prometheusUrl: `http://localhost:${PROMETHEUS_PORT}`,
         targetsUrl: `http://localhost:${PROMETHEUS_PORT}/targets`,
         checkQuery: CHECK_QUERY,

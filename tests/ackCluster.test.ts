@@ -6,7 +6,7 @@ import { byType, CREDENTIAL_KUBECONFIG, inStack, isSecret, one, resolve } from "
 const ARGS: AckClusterArgs = {
     name: "c1", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
     podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 2,
-    deletionProtection: false, slbInternetEnabled: true,
+    deletionProtection: false, slbInternetEnabled: true, admins: [],
 };
 
 describe("AckCluster", () => {
@@ -36,5 +36,13 @@ describe("AckCluster", () => {
         const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
         assert.equal(ack.inputs.deletionProtection, true);
         assert.equal(ack.opts.protect, true);
+    });
+
+    test("clusterAdmins: each identity gets the cluster's admin role, a RAM role marked as one", async () => {
+        const { resources } = await inStack(() => new AckCluster("cluster", { ...ARGS, admins: ["user:2000000000000001", "role:3000000000000002"] }));
+        assert.deepEqual(byType(resources, "alicloud:cs/kubernetesPermission:KubernetesPermission").map((p) => [p.inputs.uid, p.inputs.permissions]), [
+            ["2000000000000001", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: false }]],
+            ["3000000000000002", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
+        ]);
     });
 });
