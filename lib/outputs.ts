@@ -27,7 +27,7 @@ export function stackOutputs(p: {
     const kubectl = p.cluster ? `kubectl --kubeconfig ${kubeconfigFile}` : "kubectl";
     return {
         portForwardCommand: pulumi.interpolate`${kubectl} -n ${ns} port-forward svc/${p.prometheus.serviceName} ${PROMETHEUS_PORT}`,
-        ...(p.cluster ? { kubeconfigCommand: `umask 077 && pulumi stack output --stack ${pulumi.getStack()} --show-secrets kubeconfig > ${kubeconfigFile}` } : {}),
+        ...(p.cluster ? { kubeconfigCommand: `(umask 077 && pulumi stack output --stack ${pulumi.getStack()} --show-secrets kubeconfig > ${kubeconfigFile})` } : {}),
         prometheusUrl: `http://localhost:${PROMETHEUS_PORT}`,
         targetsUrl: `http://localhost:${PROMETHEUS_PORT}/targets`,
         checkQuery: CHECK_QUERY,

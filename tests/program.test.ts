@@ -107,7 +107,7 @@ describe("whole program: cluster created", () => {
         assert.equal(outputs.clusterId, "cluster-ack-id");
         assert.equal(outputs.kubeconfig, CREDENTIAL_KUBECONFIG);
         // The port-forward works as printed once the kubeconfig is written where the other output puts it.
-        assert.equal(outputs.kubeconfigCommand, "umask 077 && pulumi stack output --stack test --show-secrets kubeconfig > kubeconfig-test.yaml");
+        assert.equal(outputs.kubeconfigCommand, "(umask 077 && pulumi stack output --stack test --show-secrets kubeconfig > kubeconfig-test.yaml)");
         assert.equal(outputs.portForwardCommand, "kubectl --kubeconfig kubeconfig-test.yaml -n monitoring port-forward svc/prometheus-operated 9090");
         assert.equal(await isSecret(raw.kubeconfig as never), true);
         assert.equal(outputs.meshId, undefined);
