@@ -21,8 +21,16 @@ export = async () => {
     const upstream = await loadUpstream(cfg);
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
-    // Throws before the first cloud resource: ACK not activated, or its service roles not granted.
-    if (cloud) await checkAckPrerequisites({ activateAck: cfg.cluster.activateAck, activateSetting: configKey("activateAck") }, cloud);
+    // Throws before the first cloud resource: ACK not activated, no node type offered, service roles missing.
+    if (cloud) {
+        await checkAckPrerequisites({
+            activateAck: cfg.cluster.activateAck,
+            activateSetting: configKey("activateAck"),
+            zoneIds: cfg.cluster.zoneIds,
+            instanceTypes: cfg.cluster.nodeInstanceTypes,
+            instanceTypesSetting: configKey("nodeInstanceTypes"),
+        }, cloud);
+    }
     const cluster = cloud && new AckCluster("cluster", cfg.cluster, { providers: [cloud] });
     const mesh = cloud && cluster && cfg.mesh.create
         ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, cluster }, { providers: [cloud] })

@@ -13,6 +13,8 @@ export interface AckClusterArgs {
     kubernetesVersion?: string;
     nodeInstanceTypes: string[];
     nodeCount: number;
+    /** An existing ECS key pair, or a public key the component makes one of. */
+    nodeLogin: { keyPair: string } | { publicKey: string };
     deletionProtection: boolean;
     slbInternetEnabled: boolean;
     /** RAM identities (user:<id> or role:<id>) given the cluster's admin role. */
@@ -25,6 +27,7 @@ export class AckCluster extends pulumi.ComponentResource {
     readonly vswitches: alicloud.vpc.Switch[];
     readonly cluster: alicloud.cs.ManagedKubernetes;
     readonly nodePool: alicloud.cs.NodePool;
+    readonly keyPair?: alicloud.ecs.KeyPair;
     readonly admins: alicloud.cs.KubernetesPermission[];
     readonly clusterId: pulumi.Output<string>;
     readonly vpcId: pulumi.Output<string>;
@@ -61,12 +64,18 @@ export class AckCluster extends pulumi.ComponentResource {
         }, { parent: this, protect: args.deletionProtection, additionalSecretOutputs: ["certificateAuthority"] });
         this.clusterId = this.cluster.id;
 
+        this.keyPair = "publicKey" in args.nodeLogin
+            ? new alicloud.ecs.KeyPair(`${name}-nodes-key`, { keyPairName: `${args.name}-nodes`, publicKey: args.nodeLogin.publicKey }, { parent: this })
+            : undefined;
         this.nodePool = new alicloud.cs.NodePool(`${name}-nodes`, {
             clusterId: this.cluster.id,
             nodePoolName: `${args.name}-default`,
             vswitchIds: this.vswitchIds,
             instanceTypes: args.nodeInstanceTypes,
             desiredSize: String(args.nodeCount),
+            keyName: this.keyPair ? this.keyPair.keyPairName : (args.nodeLogin as { keyPair: string }).keyPair,
+            // The default (cloud_efficiency) is not offered by recent instance families such as g7.
+            systemDiskCategory: "cloud_essd",
         }, { parent: this });
 
         // The kubeconfig below is the caller's own; CI roles and colleagues get theirs from ACK once granted.

@@ -109,6 +109,8 @@ export const SETTINGS = {
     clusterSpec: { type: "string", default: "ack.pro.small", description: "ACK managed cluster edition.", accepts: oneOf("ack.standard", "ack.pro.small") },
     kubernetesVersion: { type: "string", description: "ACK Kubernetes version, e.g. 1.34.1-aliyun.1. Unset: ACK's default.", accepts: matches(/^\d+\.\d+\.\d+(-aliyun\.\d+)?$/, "a version such as 1.34.1-aliyun.1") },
     nodeInstanceTypes: { type: "array", default: ["ecs.g7.xlarge", "ecs.g6.xlarge"], description: "ECS instance types of the node pool, in order of preference (several survive stock-outs).", accepts: eachMatches(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "ECS instance types such as ecs.g7.xlarge") },
+    nodeKeyPair: { type: "string", description: "With createCluster: name of an existing ECS key pair for logging in to the nodes (the API requires a login; the stack sets no password). Set this or nodeSshPublicKey.", accepts: matches(/^[A-Za-z][\w.:-]{1,127}$/, "an ECS key pair name (2 to 128 characters, starting with a letter)") },
+    nodeSshPublicKey: { type: "string", description: "With createCluster: an OpenSSH public key; the stack creates an ECS key pair of it for the nodes. Set this or nodeKeyPair.", accepts: matches(/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( \S.*)?$/, "an OpenSSH public key line such as ssh-ed25519 AAAA... user@host") },
     nodeCount: { type: "integer", default: 2, description: "Nodes in the node pool.", accepts: atLeast(1) },
     deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
     clusterAdmins: { type: "array", default: [], description: "RAM identities granted the admin role of the created cluster (cs.KubernetesPermission), besides whoever runs up: user:<RAM user id> or role:<RAM role id>. A grant replaces what that identity had on ACK clusters, and the identity also needs a RAM policy that lets it read the cluster.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
@@ -174,6 +176,8 @@ export interface StackConfig {
         kubernetesVersion?: string;
         nodeInstanceTypes: string[];
         nodeCount: number;
+        /** How the nodes are logged in to: an existing key pair, or one the stack creates from a public key. */
+        nodeLogin: { keyPair: string } | { publicKey: string };
         deletionProtection: boolean;
         slbInternetEnabled: boolean;
         activateAck: boolean;
@@ -276,6 +280,10 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
         if (zones && cidrs && zones.length > 0 && zones.length !== cidrs.length) {
             problems.push(`${configKey("vswitchCidrs")}: ${cidrs.length} CIDRs for ${zones.length} zones is not accepted; accepted: exactly one CIDR per entry of zoneIds`);
         }
+        const logins = (["nodeKeyPair", "nodeSshPublicKey"] as const).filter((k) => raw[configKey(k)] !== undefined);
+        if (logins.length !== 1) {
+            problems.push(`${configKey("nodeKeyPair")}: ${logins.length === 0 ? "neither it nor nodeSshPublicKey is set" : "set together with nodeSshPublicKey"} with createCluster; accepted: exactly one of nodeKeyPair (an existing ECS key pair) or nodeSshPublicKey (the API requires a login for the nodes)`);
+        }
         for (const key of ["kubeconfig", "kubeContext"] as const) {
             if (raw[configKey(key)] !== undefined) problems.push(`${configKey(key)}: is set while ${configKey("createCluster")} is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
         }
@@ -341,6 +349,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             kubernetesVersion: opt("kubernetesVersion"),
             nodeInstanceTypes: v.nodeInstanceTypes as string[],
             nodeCount: v.nodeCount as number,
+            nodeLogin: opt("nodeKeyPair") !== undefined ? { keyPair: str("nodeKeyPair") } : { publicKey: opt("nodeSshPublicKey") ?? "" },
             deletionProtection: v.deletionProtection as boolean,
             slbInternetEnabled: v.slbInternetEnabled as boolean,
             activateAck: v.activateAck as boolean,

@@ -32,12 +32,23 @@ export class PrerequisiteError extends Error {
  * Activates ACK when asked to (the provider's only way to learn whether it is: opening it, which also
  * accepts its terms and cannot be undone), then checks that ACK's service roles exist.
  */
-export async function checkAckPrerequisites(o: { activateAck: boolean; activateSetting: string }, provider: alicloud.Provider): Promise<void> {
+export async function checkAckPrerequisites(
+    o: { activateAck: boolean; activateSetting: string; zoneIds: string[]; instanceTypes: string[]; instanceTypesSetting: string },
+    provider: alicloud.Provider,
+): Promise<void> {
     if (o.activateAck) {
         const service = await alicloud.cs.getAckService({ enable: "On", type: "propayasgo" }, { provider });
         if (service.status !== "Opened") {
             throw new PrerequisiteError(`ACK could not be activated (status ${JSON.stringify(service.status)}); activate Container Service for Kubernetes in its console with the account owner, then run again`);
         }
+    }
+    // Stock differs per zone; the node pool takes the first type of the list it can get, with ESSD system disks.
+    const offered = await Promise.all(o.zoneIds.map((zone) =>
+        alicloud.ecs.getInstanceTypes({ availabilityZone: zone, kubernetesNodeRole: "Worker", systemDiskCategory: "cloud_essd" }, { provider }).then((r) => [zone, r.ids] as const)));
+    const unserved = offered.filter(([, ids]) => !o.instanceTypes.some((t) => ids.includes(t)));
+    if (unserved.length > 0) {
+        throw new PrerequisiteError(unserved.map(([zone, ids]) =>
+            `${o.instanceTypesSetting}: none of ${o.instanceTypes.join(", ")} is offered for ACK workers with ESSD disks in ${zone}; accepted: a type offered there, such as ${ids.slice(0, 6).join(", ") || "(none: choose another zone)"}`).join("\n"));
     }
     const roles = await alicloud.ram.getRoles({ nameRegex: "^AliyunCS" }, { provider });
     const missing = ACK_SERVICE_ROLES.filter((r) => !roles.names.includes(r));

@@ -6,7 +6,7 @@ import { byType, CREDENTIAL_KUBECONFIG, inStack, isSecret, one, resolve } from "
 const ARGS: AckClusterArgs = {
     name: "c1", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
     podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 2,
-    deletionProtection: false, slbInternetEnabled: true, admins: [],
+    deletionProtection: false, slbInternetEnabled: true, admins: [], nodeLogin: { keyPair: "ops" },
 };
 
 describe("AckCluster", () => {
@@ -23,7 +23,8 @@ describe("AckCluster", () => {
         assert.deepEqual([ack.inputs.podCidr, ack.inputs.serviceCidr, ack.inputs.clusterSpec], ["172.20.0.0/16", "172.21.0.0/20", "ack.pro.small"]);
         assert.equal(ack.opts.protect, false);
         const pool = one(resources, "alicloud:cs/nodePool:NodePool");
-        assert.deepEqual([pool.inputs.clusterId, pool.inputs.desiredSize], ["cluster-ack-id", "2"]);
+        assert.deepEqual([pool.inputs.clusterId, pool.inputs.desiredSize, pool.inputs.keyName, pool.inputs.systemDiskCategory], ["cluster-ack-id", "2", "ops", "cloud_essd"]);
+        assert.equal(byType(resources, "alicloud:ecs/keyPair:KeyPair").length, 0);
         assert.deepEqual(await resolve(cluster.vswitchIds[0]), "cluster-vsw-cn-hangzhou-j-id");
         assert.equal(await resolve(cluster.vpcId), "cluster-vpc-id");
         assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
@@ -44,5 +45,12 @@ describe("AckCluster", () => {
             ["2000000000000001", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: false }]],
             ["3000000000000002", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
         ]);
+    });
+
+    test("a public key becomes the nodes' key pair", async () => {
+        const { resources } = await inStack(() => new AckCluster("cluster", { ...ARGS, nodeLogin: { publicKey: "ssh-ed25519 AAAAC3Nza ops@example" } }));
+        const key = one(resources, "alicloud:ecs/keyPair:KeyPair");
+        assert.deepEqual([key.inputs.keyPairName, key.inputs.publicKey], ["c1-nodes", "ssh-ed25519 AAAAC3Nza ops@example"]);
+        assert.equal(one(resources, "alicloud:cs/nodePool:NodePool").inputs.keyName, "c1-nodes");
     });
 });

@@ -9,7 +9,7 @@ async function mesh(extra: Partial<AsmMeshArgs> = {}) {
         const cluster = new AckCluster("cluster", {
             name: "c1", zoneIds: ["cn-hangzhou-k", "cn-hangzhou-j"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
             podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 1,
-            deletionProtection: false, slbInternetEnabled: true, admins: [],
+            deletionProtection: false, slbInternetEnabled: true, admins: [], nodeLogin: { keyPair: "ops" },
         });
         return new AsmMesh("mesh", { name: "m1", edition: "Pro", clusterSpec: "standard", forceDelete: false, detachCluster: false, cluster, ...extra });
     });

@@ -21,7 +21,8 @@ function problemsOf(raw: Record<string, string>): string[] {
 }
 
 const REGION = { "alicloud:region": "cn-hangzhou" };
-const CLUSTER = { ...REGION, [configKey("createCluster")]: "true", [configKey("zoneIds")]: '["cn-hangzhou-j","cn-hangzhou-k"]' };
+const CLUSTER = { ...REGION, [configKey("createCluster")]: "true", [configKey("zoneIds")]: '["cn-hangzhou-j","cn-hangzhou-k"]', [configKey("nodeKeyPair")]: "ops" };
+const NO_LOGIN = Object.fromEntries(Object.entries(CLUSTER).filter(([k]) => k !== configKey("nodeKeyPair")));
 
 // [what, raw config, the whole message expected: key, value given, what is accepted]
 const BAD: [string, Record<string, string>, string][] = [
@@ -40,6 +41,9 @@ const BAD: [string, Record<string, string>, string][] = [
     ["Pro with the free spec", { ...REGION, [configKey("meshClusterSpec")]: "standard" }, `${configKey("meshClusterSpec")}: "standard" is not accepted with ${configKey("meshEdition")} Pro; accepted: enterprise or ultimate (or unset)`],
     ["Default with a paid spec", { ...REGION, [configKey("meshEdition")]: "Default", [configKey("meshClusterSpec")]: "ultimate" }, `${configKey("meshClusterSpec")}: "ultimate" is not accepted with ${configKey("meshEdition")} Default; accepted: standard (or unset)`],
     ["mirror with a scheme", { ...REGION, [configKey("imageRegistryMirror")]: "https://acr.example/mirror/" }, `${configKey("imageRegistryMirror")}: "https://acr.example/mirror/" is not accepted; accepted: a registry host with an optional port and path, without scheme or trailing slash`],
+    ["cluster without a node login", NO_LOGIN, `${configKey("nodeKeyPair")}: neither it nor nodeSshPublicKey is set with createCluster; accepted: exactly one of nodeKeyPair`],
+    ["cluster with two node logins", { ...CLUSTER, [configKey("nodeSshPublicKey")]: "ssh-ed25519 AAAAC3Nza ops@example" }, `${configKey("nodeKeyPair")}: set together with nodeSshPublicKey with createCluster`],
+    ["public key that is not one", { ...NO_LOGIN, [configKey("nodeSshPublicKey")]: "-----BEGIN PUBLIC KEY-----" }, `${configKey("nodeSshPublicKey")}: "-----BEGIN PUBLIC KEY-----" is not accepted; accepted: an OpenSSH public key line`],
     ["unknown ACK spec", { ...REGION, [configKey("clusterSpec")]: "ack.pro.large" }, `${configKey("clusterSpec")}: "ack.pro.large" is not accepted; accepted: one of ack.standard, ack.pro.small`],
     ["operator version not a version", { ...REGION, [configKey("operatorVersion")]: "latest" }, `${configKey("operatorVersion")}: "latest" is not accepted; accepted: a release tag such as ${OPERATOR}`],
     ["operator version without v", { ...REGION, [configKey("operatorVersion")]: "0.93.0" }, `${configKey("operatorVersion")}: "0.93.0" is not accepted`],

@@ -50,7 +50,7 @@ describe("credentials are secrets in state and outputs", () => {
     });
 
     test("cluster and mesh created: the certificate authority and the mesh kubeconfig are secret outputs, the kubeconfig a secret", async () => {
-        const { raw, outputs, resources } = await runProgram(testConfig({ createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"] }));
+        const { raw, outputs, resources } = await runProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"] }));
         assert.deepEqual(leaks(resources), []);
         assert.deepEqual(await plainOutputs(raw, outputs), []);
         // The stack output does carry the cluster's kubeconfig, as a secret.

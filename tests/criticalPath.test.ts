@@ -44,7 +44,7 @@ function render(p: { chain: Recorded[]; minutes: number }): string {
     return `${p.chain.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => r.type.split(":").pop()).join(" -> ")}: ${p.minutes.toFixed(1)} min`;
 }
 
-const CLUSTER = { createCluster: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true };
+const CLUSTER = { createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true };
 const readme = () => readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
 
 describe("the critical path of a first up", () => {

@@ -4,13 +4,13 @@ import { configKey } from "../lib/config";
 import { ACK_SERVICE_ROLES } from "../lib/prerequisites";
 import { failingProgram, READY_ACCOUNT, runProgram, testConfig } from "./support/harness";
 
-const CLUSTER = { createCluster: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"] };
+const CLUSTER = { createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"] };
 const cloudResources = (rs: { type: string }[]) => rs.filter((r) => r.type.startsWith("alicloud:"));
 
 describe("a fresh account: prerequisites checked before anything is created", () => {
     test("a ready account: the roles are read, ACK is not touched unless asked", async () => {
         const { invokes } = await runProgram(testConfig(CLUSTER));
-        assert.deepEqual(invokes.map((i) => i.token).slice(0, 1), ["alicloud:ram/getRoles:getRoles"]);
+        assert.deepEqual(invokes.map((i) => i.token).slice(0, 2), ["alicloud:ecs/getInstanceTypes:getInstanceTypes", "alicloud:ram/getRoles:getRoles"]);
         assert.ok(!invokes.some((i) => i.token === "alicloud:cs/getAckService:getAckService"));
     });
 
@@ -24,8 +24,9 @@ describe("a fresh account: prerequisites checked before anything is created", ()
 
     test("activateAck opens ACK first (its only check), and a refusal stops the run", async () => {
         const { invokes } = await runProgram(testConfig({ ...CLUSTER, activateAck: true }));
-        assert.deepEqual(invokes.slice(0, 2).map((i) => [i.token, i.inputs.enable, i.inputs.type]), [
+        assert.deepEqual(invokes.slice(0, 3).map((i) => [i.token, i.inputs.enable, i.inputs.type]), [
             ["alicloud:cs/getAckService:getAckService", "On", "propayasgo"],
+            ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined, undefined],
             ["alicloud:ram/getRoles:getRoles", undefined, undefined],
         ]);
         const { error, resources } = await failingProgram(testConfig({ ...CLUSTER, activateAck: true }), [], { ...READY_ACCOUNT, ackStatusWhenOpened: "" });
@@ -42,5 +43,14 @@ describe("a fresh account: prerequisites checked before anything is created", ()
     test("an existing cluster needs no cloud check", async () => {
         const { invokes } = await runProgram(testConfig({}));
         assert.deepEqual(invokes, []);
+    });
+
+    test("no configured instance type offered in a zone: the error names the zone and types offered there", async () => {
+        const account = { ...READY_ACCOUNT, instanceTypes: { "cn-hangzhou-k": ["ecs.c7.xlarge", "ecs.u1-c1m4.xlarge"], "*": ["ecs.g7.xlarge"] } };
+        const { error, resources } = await failingProgram(testConfig({ ...CLUSTER, zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19", "192.168.32.0/19"] }), [], account);
+        assert.equal((error as Error).message, `${configKey("nodeInstanceTypes")}: none of ecs.g7.xlarge, ecs.g6.xlarge is offered for ACK workers with ESSD disks in cn-hangzhou-k; accepted: a type offered there, such as ecs.c7.xlarge, ecs.u1-c1m4.xlarge`);
+        assert.deepEqual(cloudResources(resources), []);
+        const asked = (await runProgram(testConfig(CLUSTER))).invokes.filter((i) => i.token === "alicloud:ecs/getInstanceTypes:getInstanceTypes");
+        assert.deepEqual(asked.map((i) => [i.inputs.availabilityZone, i.inputs.kubernetesNodeRole, i.inputs.systemDiskCategory]), [["cn-hangzhou-k", "Worker", "cloud_essd"]]);
     });
 });

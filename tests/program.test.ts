@@ -81,7 +81,7 @@ describe("whole program: existing cluster", () => {
 describe("whole program: cluster created", () => {
     test("VPC, vSwitch per zone, ACK cluster, node pool; kubeconfig from the cluster credential, secret", async () => {
         const { raw, outputs, resources, invokes } = await runProgram(testConfig({
-            createCluster: true, zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], deletionProtection: true, nodeCount: 3,
+            createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], deletionProtection: true, nodeCount: 3,
         }));
         const cloud = one(resources, "pulumi:providers:alicloud");
         assert.equal(cloud.inputs.region, "cn-hangzhou");
@@ -99,7 +99,7 @@ describe("whole program: cluster created", () => {
         assert.equal(pool.inputs.clusterId, "cluster-ack-id");
         assert.deepEqual(pool.inputs.instanceTypes, ["ecs.g7.xlarge", "ecs.g6.xlarge"]);
         // The prerequisites check reads the RAM roles first (tests/prerequisites.test.ts); then the credential.
-        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:ram/getRoles:getRoles", undefined], ["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
+        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ram/getRoles:getRoles", undefined], ["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
         const kube = one(resources, "pulumi:providers:kubernetes");
         assert.equal(secretValue(kube.inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
         // The CRDs are applied outside the provider, to the same cluster.
@@ -118,7 +118,7 @@ describe("whole program: cluster created", () => {
 describe("whole program: cluster and mesh created", () => {
     test("the mesh attaches the new cluster, aggregates CRs, waits 30 minutes, and is not forced on delete", async () => {
         const { outputs, resources } = await runProgram(testConfig({
-            createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true, meshVersion: "v1.28.3.12-g1a2b3c4d-aliyun",
+            createCluster: true, nodeKeyPair: "ops", createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true, meshVersion: "v1.28.3.12-g1a2b3c4d-aliyun",
         }));
         const mesh = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
         assert.deepEqual(mesh.inputs.clusterIds, ["cluster-ack-id"]);
@@ -143,7 +143,7 @@ describe("whole program: cluster and mesh created", () => {
     });
 
     test("forced delete only when configured", async () => {
-        const { resources } = await runProgram(testConfig({ createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], meshForceDelete: true }));
+        const { resources } = await runProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], meshForceDelete: true }));
         assert.equal(one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh").inputs.force, true);
     });
 });

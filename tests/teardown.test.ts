@@ -6,7 +6,7 @@ import { failingProgram, one, Recorded, runProgram, testConfig } from "./support
 
 // README's teardown of a stack that created ACK and ASM, phase by phase, as the program declares it.
 
-const PROD = { createCluster: true, createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], deletionProtection: true };
+const PROD = { createCluster: true, nodeKeyPair: "ops", createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], deletionProtection: true };
 const ACK = "alicloud:cs/managedKubernetes:ManagedKubernetes";
 const ASM = "alicloud:servicemesh/serviceMesh:ServiceMesh";
 

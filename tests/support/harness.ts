@@ -39,10 +39,16 @@ export interface Account {
     roles: string[];
     /** What cs.getAckService reports when asked to open ACK. */
     ackStatusWhenOpened: string;
+    /** Instance types ecs.getInstanceTypes offers, by zone ("*": any other zone). */
+    instanceTypes: Record<string, string[]>;
 }
 
 /** An account ready for ACK: its service roles granted, ACK activated. */
-export const READY_ACCOUNT: Account = { roles: [...ACK_SERVICE_ROLES, "AliyunECSDefaultRole"], ackStatusWhenOpened: "Opened" };
+export const READY_ACCOUNT: Account = {
+    roles: [...ACK_SERVICE_ROLES, "AliyunECSDefaultRole"],
+    ackStatusWhenOpened: "Opened",
+    instanceTypes: { "*": ["ecs.c7.xlarge", "ecs.g6.xlarge", "ecs.g7.xlarge"] },
+};
 
 function record(): NonNullable<typeof current> {
     if (!current) throw new Error("a resource was registered outside inStack/runProgram");
@@ -82,6 +88,9 @@ pulumi.runtime.setMocks(
             if (args.token === "alicloud:ram/getRoles:getRoles") {
                 const re = new RegExp(args.inputs.nameRegex ?? "");
                 return { ...args.inputs, names: account.roles.filter((r) => re.test(r)), ids: [], roles: [], id: "roles" };
+            }
+            if (args.token === "alicloud:ecs/getInstanceTypes:getInstanceTypes") {
+                return { ...args.inputs, ids: account.instanceTypes[args.inputs.availabilityZone] ?? account.instanceTypes["*"] ?? [], instanceTypes: [], id: "types" };
             }
             if (args.token === "alicloud:cs/getAckService:getAckService") {
                 return { ...args.inputs, status: args.inputs.enable === "On" ? account.ackStatusWhenOpened : "", id: "ack" };
