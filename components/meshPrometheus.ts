@@ -20,6 +20,8 @@ export interface MeshPrometheusArgs {
     /** The image to run, when not the operator's default for the version (a registry mirror). */
     image?: string;
     retention: string;
+    /** Hold the deployment until the operator reports the Prometheus Available. */
+    awaitAvailable: boolean;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
     serviceMonitorNamespace: pulumi.Input<string>;
     /** The operator that reconciles this Prometheus; the custom resource waits for it (its CRDs). */
@@ -78,7 +80,12 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         this.prometheus = new k8s.apiextensions.CustomResource(`${name}-prometheus`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "Prometheus",
-            metadata: { name: args.name, namespace: this.namespaceName },
+            metadata: {
+                name: args.name,
+                namespace: this.namespaceName,
+                // An up whose Prometheus never runs (no sidecar certificate, image pull refused) fails here.
+                ...(args.awaitAvailable ? { annotations: { "pulumi.com/waitFor": "condition=Available", "pulumi.com/timeoutSeconds": "600" } } : {}),
+            },
             spec: {
                 replicas: args.replicas,
                 version: args.version,

@@ -145,6 +145,7 @@ export const SETTINGS = {
     scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
 
     imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (README: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
+    awaitPrometheus: { type: "boolean", default: true, description: "Wait until the operator reports the Prometheus Available (pulumi.com/waitFor), at most 10 minutes, so an up whose Prometheus never runs fails. Turn off only where no operator runs the pods (the local kwok cluster)." },
     awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
     renderYamlToDirectory: { type: "string", description: "Write the Kubernetes objects as YAML into this folder instead of applying them (review, GitOps, benchmarks). Run with KUBECONFIG unset: the provider refuses a kubeconfig next to it." },
     manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prom-mtls/manifests ($XDG_CACHE_HOME when set)." },
@@ -189,7 +190,7 @@ export interface StackConfig {
     operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean; stripCrdDescriptions: boolean };
     bookinfo: { version: string; urlTemplate: string; sha256?: string };
     namespaces: { app: string; monitoring: string };
-    prometheus: { name: string; replicas: number; version: string; retention: string };
+    prometheus: { name: string; replicas: number; version: string; retention: string; awaitAvailable: boolean };
     scrape: { services: string[]; interval: string; path: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
     renderDir?: string;
@@ -368,7 +369,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean },
         bookinfo: { version: str("istioVersion"), urlTemplate: str("bookinfoUrlTemplate"), sha256: opt("bookinfoSha256") },
         namespaces: { app: str("appNamespace"), monitoring: str("monitoringNamespace") },
-        prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention") },
+        prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention"), awaitAvailable: v.awaitPrometheus as boolean },
         scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),

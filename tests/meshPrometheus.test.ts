@@ -10,7 +10,7 @@ async function meshPrometheus(extra: Partial<MeshPrometheusArgs> = {}) {
     const objects = await operatorObjects();
     return inStack(() => {
         const op = operator(objects);
-        new MeshPrometheus("prometheus", { namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", serviceMonitorNamespace: "shop", operator: op, ...extra });
+        new MeshPrometheus("prometheus", { namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: "shop", operator: op, ...extra });
         return op;
     });
 }
@@ -20,7 +20,8 @@ describe("MeshPrometheus", () => {
         const { value: op, resources } = await meshPrometheus({ replicas: 3 });
         const p = one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus");
         const spec = p.inputs.spec;
-        assert.deepEqual(p.inputs.metadata, { name: "mesh", namespace: "obs" });
+        // up waits until the operator reports it Available, and fails after 10 minutes if it never is.
+        assert.deepEqual(p.inputs.metadata, { name: "mesh", namespace: "obs", annotations: { "pulumi.com/waitFor": "condition=Available", "pulumi.com/timeoutSeconds": "600" } });
         assert.equal(spec.replicas, 3);
         assert.equal(spec.version, PROMETHEUS_VERSION);
         assert.equal(spec.retention, "7d");
@@ -66,5 +67,10 @@ describe("MeshPrometheus", () => {
         assert.equal(sa.inputs.metadata.namespace, "obs");
         const ns = one(resources, "kubernetes:core/v1:Namespace", "prometheus-ns");
         assert.equal(ns.inputs.metadata.labels["istio-injection"], "enabled");
+    });
+
+    test("awaitAvailable off: no wait (where no operator runs the pods)", async () => {
+        const { resources } = await meshPrometheus({ awaitAvailable: false });
+        assert.deepEqual(one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus").inputs.metadata, { name: "mesh", namespace: "obs" });
     });
 });

@@ -35,7 +35,7 @@ describe("MtlsServiceMonitor", () => {
             const op = operator(bundle);
             const app = new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true });
             const prometheus = new MeshPrometheus("prometheus", {
-                namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", serviceMonitorNamespace: app.namespaceName, operator: op,
+                namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: app.namespaceName, operator: op,
             });
             new MtlsServiceMonitor("monitor", { target, app, interval: "15s", path: "/metrics", prometheus });
             return { op, app, prometheus };

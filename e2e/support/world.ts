@@ -192,6 +192,8 @@ export function stackConfig(w: World, extra: Partial<Record<SettingName, unknown
         prometheusReplicas: 1,
         // kwok's pod IPs are loopback addresses, which EndpointSlices refuse: no Service gets endpoints.
         awaitServiceEndpoints: false,
+        // The operator does not run during every up here, and nothing would make the Prometheus Available.
+        awaitPrometheus: false,
         ...extra,
     };
     return {
