@@ -121,7 +121,9 @@ describe("versions.json: one place per version and digest", () => {
             let text = read(f);
             if (f === "README.md") text = text.split("\n").filter((l) => !l.startsWith("| `") && !l.startsWith("Known digests: ")).join("\n");
             for (const v of pinned) {
-                const re = new RegExp(`(?<![\\w.])${v.replace(/\./g, "\\.")}(?![\\w.])`);
+                // As written, or escaped inside a regular expression literal (v3\.13\.1).
+                const dot = String.raw`(\.|\\\.)`;
+                const re = new RegExp(`(?<![\\w.])${v.split(".").join(dot)}(?![\\w.])`);
                 if (re.test(text)) found.push(`${f}: ${v}`);
             }
         }
