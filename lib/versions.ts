@@ -6,7 +6,7 @@ import table from "../versions.json";
 export interface UpstreamFile {
     /** Where the file is downloaded from; {version} is replaced. */
     url: string;
-    /** Its path in a mirror folder (../shared/upstream), same placeholder. */
+    /** Its path in a mirror folder of the upstream files (ASM_UPSTREAM_MIRROR for the tests), same placeholder. */
     mirror: string;
     /** sha256 of the file, by version: the versions this code knows. */
     sha256: Record<string, string>;

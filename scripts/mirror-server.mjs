@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A static file server over a mirror folder (default ../shared/upstream layout), listening on 127.0.0.1
+// A static file server over a mirror folder of the upstream files (the layout of versions.json's mirror paths), listening on 127.0.0.1
 // only, so the stack downloads its manifests over HTTP exactly as from the release URLs.
 //   GET /<path>                 the file under the root, or 404
 //   GET /fault/<status>/<path>  answers <status> (fault tests: 404, 500, ...)
