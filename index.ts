@@ -7,7 +7,7 @@ import { MeshPrometheus } from "./components/meshPrometheus";
 import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
-import { configKey, isConfigSecret, parseConfig } from "./lib/config";
+import { isConfigSecret, parseConfig } from "./lib/config";
 import { prometheusImage } from "./lib/images";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { checkAckPrerequisites } from "./lib/prerequisites";
@@ -22,15 +22,7 @@ export = async () => {
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
     // Throws before the first cloud resource: ACK not activated, no node type offered, service roles missing.
-    if (cloud) {
-        await checkAckPrerequisites({
-            activateAck: cfg.cluster.activateAck,
-            activateSetting: configKey("activateAck"),
-            zoneIds: cfg.cluster.zoneIds,
-            instanceTypes: cfg.cluster.nodeInstanceTypes,
-            instanceTypesSetting: configKey("nodeInstanceTypes"),
-        }, cloud);
-    }
+    if (cloud) await checkAckPrerequisites(cfg.cluster, cloud);
     const cluster = cloud && new AckCluster("cluster", cfg.cluster, { providers: [cloud] });
     const mesh = cloud && cluster && cfg.mesh.create
         ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, cluster }, { providers: [cloud] })

@@ -1,4 +1,5 @@
 import * as alicloud from "@pulumi/alicloud";
+import { configKey, StackConfig } from "./config";
 
 // What a fresh Alibaba Cloud account lacks before it can create an ACK cluster, checked before anything
 // is created, so a first `up` stops with the step to take instead of failing halfway.
@@ -29,26 +30,27 @@ export class PrerequisiteError extends Error {
 }
 
 /**
- * Activates ACK when asked to (the provider's only way to learn whether it is: opening it, which also
- * accepts its terms and cannot be undone), then checks that ACK's service roles exist.
+ * Before the stack's cluster exists: activates ACK when asked to (the provider's only way to learn whether
+ * it is: opening it, which also accepts its terms and cannot be undone), then checks that each zone offers
+ * a node type and that ACK's service roles exist. Once the cluster exists there is nothing to gate, and a
+ * later stock-out must not fail every preview of a running cluster: one lookup, nothing else.
  */
-export async function checkAckPrerequisites(
-    o: { activateAck: boolean; activateSetting: string; zoneIds: string[]; instanceTypes: string[]; instanceTypesSetting: string },
-    provider: alicloud.Provider,
-): Promise<void> {
-    if (o.activateAck) {
+export async function checkAckPrerequisites(cluster: StackConfig["cluster"], provider: alicloud.Provider): Promise<void> {
+    const exists = await alicloud.cs.getManagedKubernetesClusters({ nameRegex: `^${cluster.name}$` }, { provider });
+    if (exists.names.includes(cluster.name)) return;
+    if (cluster.activateAck) {
         const service = await alicloud.cs.getAckService({ enable: "On", type: "propayasgo" }, { provider });
         if (service.status !== "Opened") {
             throw new PrerequisiteError(`ACK could not be activated (status ${JSON.stringify(service.status)}); activate Container Service for Kubernetes in its console with the account owner, then run again`);
         }
     }
     // Stock differs per zone; the node pool takes the first type of the list it can get, with ESSD system disks.
-    const offered = await Promise.all(o.zoneIds.map((zone) =>
+    const offered = await Promise.all(cluster.zoneIds.map((zone) =>
         alicloud.ecs.getInstanceTypes({ availabilityZone: zone, kubernetesNodeRole: "Worker", systemDiskCategory: "cloud_essd" }, { provider }).then((r) => [zone, r.ids] as const)));
-    const unserved = offered.filter(([, ids]) => !o.instanceTypes.some((t) => ids.includes(t)));
+    const unserved = offered.filter(([, ids]) => !cluster.nodeInstanceTypes.some((t) => ids.includes(t)));
     if (unserved.length > 0) {
         throw new PrerequisiteError(unserved.map(([zone, ids]) =>
-            `${o.instanceTypesSetting}: none of ${o.instanceTypes.join(", ")} is offered for ACK workers with ESSD disks in ${zone}; accepted: a type offered there, such as ${ids.slice(0, 6).join(", ") || "(none: choose another zone)"}`).join("\n"));
+            `${configKey("nodeInstanceTypes")}: none of ${cluster.nodeInstanceTypes.join(", ")} is offered for ACK workers with ESSD disks in ${zone}; accepted: a type offered there, such as ${ids.slice(0, 6).join(", ") || "(none: choose another zone)"}`).join("\n"));
     }
     const roles = await alicloud.ram.getRoles({ nameRegex: "^AliyunCS" }, { provider });
     const missing = ACK_SERVICE_ROLES.filter((r) => !roles.names.includes(r));
@@ -56,7 +58,7 @@ export async function checkAckPrerequisites(
         throw new PrerequisiteError(
             `this account lacks the ACK service roles ${missing.join(", ")}; nothing was created. The account owner (or a RAM user with AliyunRAMFullAccess) ` +
                 `grants them once: open the ACK console and accept "Cloud Resource Access Authorization" (README: A fresh account). ` +
-                `An account where ACK was never activated also needs ${o.activateSetting} true, or activation in the console.`,
+                `An account where ACK was never activated also needs ${configKey("activateAck")} true, or activation in the console.`,
         );
     }
 }

@@ -10,7 +10,8 @@ const cloudResources = (rs: { type: string }[]) => rs.filter((r) => r.type.start
 describe("a fresh account: prerequisites checked before anything is created", () => {
     test("a ready account: the roles are read, ACK is not touched unless asked", async () => {
         const { invokes } = await runProgram(testConfig(CLUSTER));
-        assert.deepEqual(invokes.map((i) => i.token).slice(0, 2), ["alicloud:ecs/getInstanceTypes:getInstanceTypes", "alicloud:ram/getRoles:getRoles"]);
+        assert.deepEqual(invokes.map((i) => i.token).slice(0, 3), ["alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters", "alicloud:ecs/getInstanceTypes:getInstanceTypes", "alicloud:ram/getRoles:getRoles"]);
+        assert.equal(invokes[0].inputs.nameRegex, "^asm-prom$");
         assert.ok(!invokes.some((i) => i.token === "alicloud:cs/getAckService:getAckService"));
     });
 
@@ -24,7 +25,8 @@ describe("a fresh account: prerequisites checked before anything is created", ()
 
     test("activateAck opens ACK first (its only check), and a refusal stops the run", async () => {
         const { invokes } = await runProgram(testConfig({ ...CLUSTER, activateAck: true }));
-        assert.deepEqual(invokes.slice(0, 3).map((i) => [i.token, i.inputs.enable, i.inputs.type]), [
+        assert.deepEqual(invokes.slice(0, 4).map((i) => [i.token, i.inputs.enable, i.inputs.type]), [
+            ["alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters", undefined, undefined],
             ["alicloud:cs/getAckService:getAckService", "On", "propayasgo"],
             ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined, undefined],
             ["alicloud:ram/getRoles:getRoles", undefined, undefined],
@@ -38,6 +40,12 @@ describe("a fresh account: prerequisites checked before anything is created", ()
         const { error } = await failingProgram(testConfig(CLUSTER), [], { ...READY_ACCOUNT, roles: [] });
         assert.match(String(error), new RegExp(`${ACK_SERVICE_ROLES.join(", ")}; nothing was created`));
         assert.match(String(error), new RegExp(`${configKey("activateAck")} true`));
+    });
+
+    test("once the stack's cluster exists, one lookup and nothing else: a stock-out does not fail its previews", async () => {
+        const account = { ...READY_ACCOUNT, roles: [], instanceTypes: { "*": [] }, clusters: ["asm-prom", "asm-prom-other"] };
+        const { invokes } = await runProgram(testConfig(CLUSTER), [], account);
+        assert.deepEqual(invokes.map((i) => i.token), ["alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters", "alicloud:cs/getClusterCredential:getClusterCredential"]);
     });
 
     test("an existing cluster needs no cloud check", async () => {

@@ -98,8 +98,8 @@ describe("whole program: cluster created", () => {
         assert.equal(pool.inputs.desiredSize, "3");
         assert.equal(pool.inputs.clusterId, "cluster-ack-id");
         assert.deepEqual(pool.inputs.instanceTypes, ["ecs.g7.xlarge", "ecs.g6.xlarge"]);
-        // The prerequisites check reads the RAM roles first (tests/prerequisites.test.ts); then the credential.
-        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ram/getRoles:getRoles", undefined], ["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
+        // The prerequisites check (tests/prerequisites.test.ts) first: the cluster does not exist yet; then the credential.
+        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters", undefined], ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ram/getRoles:getRoles", undefined], ["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
         const kube = one(resources, "pulumi:providers:kubernetes");
         assert.equal(secretValue(kube.inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
         // The CRDs are applied outside the provider, to the same cluster.

@@ -41,6 +41,8 @@ export interface Account {
     ackStatusWhenOpened: string;
     /** Instance types ecs.getInstanceTypes offers, by zone ("*": any other zone). */
     instanceTypes: Record<string, string[]>;
+    /** Names of the ACK managed clusters the account already has. */
+    clusters: string[];
 }
 
 /** An account ready for ACK: its service roles granted, ACK activated. */
@@ -48,6 +50,7 @@ export const READY_ACCOUNT: Account = {
     roles: [...ACK_SERVICE_ROLES, "AliyunECSDefaultRole"],
     ackStatusWhenOpened: "Opened",
     instanceTypes: { "*": ["ecs.c7.xlarge", "ecs.g6.xlarge", "ecs.g7.xlarge"] },
+    clusters: [],
 };
 
 function record(): NonNullable<typeof current> {
@@ -88,6 +91,10 @@ pulumi.runtime.setMocks(
             if (args.token === "alicloud:ram/getRoles:getRoles") {
                 const re = new RegExp(args.inputs.nameRegex ?? "");
                 return { ...args.inputs, names: account.roles.filter((r) => re.test(r)), ids: [], roles: [], id: "roles" };
+            }
+            if (args.token === "alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters") {
+                const re = new RegExp(args.inputs.nameRegex ?? "");
+                return { ...args.inputs, names: account.clusters.filter((c) => re.test(c)), ids: [], clusters: [], id: "clusters" };
             }
             if (args.token === "alicloud:ecs/getInstanceTypes:getInstanceTypes") {
                 return { ...args.inputs, ids: account.instanceTypes[args.inputs.availabilityZone] ?? account.instanceTypes["*"] ?? [], instanceTypes: [], id: "types" };
@@ -156,8 +163,8 @@ export async function attempt<T>(fn: () => Promise<T> | T, account: Account = RE
 }
 
 /** Runs fn as the body of a root stack; throws what fn threw. */
-export async function inStack<T>(fn: () => Promise<T> | T): Promise<Registered & { value: T }> {
-    const run = await attempt(fn);
+export async function inStack<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT): Promise<Registered & { value: T }> {
+    const run = await attempt(fn, account);
     if (run.error !== undefined) throw run.error;
     return { ...run, value: run.value as T };
 }
@@ -205,8 +212,8 @@ function program(config: Record<string, string>, secretKeys: string[]) {
 }
 
 /** Runs index.ts with the given config; returns its outputs, resolved, plus what was registered. */
-export async function runProgram(config: Record<string, string>, secretKeys: string[] = []) {
-    const run = await inStack(program(config, secretKeys));
+export async function runProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT) {
+    const run = await inStack(program(config, secretKeys), account);
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(run.value)) outputs[k] = await resolve(v);
     return { raw: run.value, outputs, resources: run.resources, invokes: run.invokes };
