@@ -8,7 +8,6 @@ import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
 import { isConfigSecret, parseConfig } from "./lib/config";
-import { prometheusImage } from "./lib/images";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { checkAckPrerequisites } from "./lib/prerequisites";
 import { stackOutputs } from "./lib/outputs";
@@ -47,7 +46,7 @@ export = async () => {
 
     const prometheus = new MeshPrometheus("prometheus", {
         ...cfg.prometheus,
-        image: cfg.imageRegistryMirror ? prometheusImage(cfg.prometheus.version, cfg.imageRegistryMirror) : undefined,
+        imageRegistryMirror: cfg.imageRegistryMirror,
         namespace: cfg.namespaces.monitoring,
         serviceMonitorNamespace: bookinfo.namespaceName,
         operator,

@@ -8,6 +8,7 @@ import {
     scrapeTlsConfig,
     sidecarAnnotations,
 } from "../lib/certContract";
+import { prometheusImage } from "../lib/images";
 import type { PrometheusOperator } from "./prometheusOperator";
 
 export interface MeshPrometheusArgs {
@@ -17,8 +18,8 @@ export interface MeshPrometheusArgs {
     name: string;
     replicas: number;
     version: string;
-    /** The image to run, when not the operator's default for the version (a registry mirror). */
-    image?: string;
+    /** Registry the Prometheus image is pulled from instead of the operator's default one. */
+    imageRegistryMirror?: string;
     retention: string;
     /** Hold the deployment until the operator reports the Prometheus Available. */
     awaitAvailable: boolean;
@@ -89,7 +90,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
             spec: {
                 replicas: args.replicas,
                 version: args.version,
-                ...(args.image ? { image: args.image } : {}),
+                ...(args.imageRegistryMirror ? { image: prometheusImage(args.version, args.imageRegistryMirror) } : {}),
                 retention: args.retention,
                 serviceAccountName: this.serviceAccount.metadata.name,
                 podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },

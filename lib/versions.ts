@@ -21,6 +21,12 @@ export interface Versions {
 
 export const VERSIONS: Versions = table;
 
+/** README's sentence naming the versions whose digests the stack knows (written by npm run config-docs). */
+export function knownDigestsLine(): string {
+    const versions = (file: UpstreamFile) => Object.keys(file.sha256).join(" and ");
+    return `Known digests: prometheus-operator ${versions(VERSIONS.prometheusOperator.files.bundle)}, Bookinfo of Istio ${versions(VERSIONS.istio.files.bookinfo)}.`;
+}
+
 /** A URL or mirror path template with its version filled in. */
 export function atVersion(template: string, version: string): string {
     return template.split("{version}").join(version);

@@ -36,9 +36,7 @@ const start = readme.indexOf("| key | type | default | meaning |");
 const end = readme.indexOf("\n\n", start);
 readme = readme.slice(0, start) + rows.join("\n") + readme.slice(end);
 
-const { VERSIONS } = require(path.join(root, "dist", "lib", "versions.js"));
-const versions = (file) => Object.keys(file.sha256).join(" and ");
-const known = `Known digests: prometheus-operator ${versions(VERSIONS.prometheusOperator.files.bundle)}, Bookinfo of Istio ${versions(VERSIONS.istio.files.bookinfo)}.`;
-readme = readme.replace(/^Known digests: .*?\.(?= Any other)/ms, known);
+const { knownDigestsLine } = require(path.join(root, "dist", "lib", "versions.js"));
+readme = readme.replace(/^Known digests: .*?\.(?= Any other)/ms, knownDigestsLine());
 writeFileSync(readmeFile, readme);
 console.log(`Pulumi.yaml and README.md: ${rows.length - 2} settings`);
