@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { SETTINGS } from "../lib/config";
 import { atVersion, knownDigestsLine, UpstreamFile, VERSIONS } from "../lib/versions";
-import { MIRROR } from "./support/upstream";
+import { MIRROR, mirrorSums } from "./support/upstream";
 
 // versions.json is the one place of every upstream version and digest. These tests fail when anything
 // that must agree with it does not, and when a pinned version is spelled out anywhere else in the code.
@@ -53,8 +53,7 @@ describe("versions.json: one place per version and digest", () => {
     });
 
     test("the mirror's SHA256SUMS agree with the table for every file it holds", { skip: MIRROR ? false : "ASM_UPSTREAM_MIRROR is not set" }, () => {
-        const sums = new Map(readFileSync(path.join(MIRROR!, "SHA256SUMS"), "utf8").split("\n")
-            .map((l) => /^([0-9a-f]{64})\s+\.?\/?(.+)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[2], m[1]]));
+        const sums = mirrorSums();
         let compared = 0;
         for (const file of [OPERATOR.files.bundle, ...Object.values(ISTIO.files)]) {
             for (const [version, digest] of Object.entries(file.sha256)) {

@@ -94,18 +94,24 @@ export function mirrorPath(kind: UpstreamKind): string {
 // the mirror's SHA256SUMS, the program itself against versions.json too.
 const PRODUCTPAGE = VERSIONS.istio.files.productpage;
 
+/** The mirror's SHA256SUMS: digest by path relative to the mirror's root. Throws without a mirror. */
+export function mirrorSums(): Map<string, string> {
+    if (!MIRROR) throw new Error("no mirror: set ASM_UPSTREAM_MIRROR (CI: ../shared/upstream)");
+    return new Map(readFileSync(path.join(MIRROR, "SHA256SUMS"), "utf8").split("\n")
+        .map((l) => /^([0-9a-f]{64})\s+\.?\/?(.+)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[2], m[1]]));
+}
+
 /** The folder of productpage's source in the mirror, every file verified; throws without a mirror. */
 export function productpageDir(version: string): string {
     if (!MIRROR) throw new Error("the mesh tests run productpage from the mirror: set ASM_UPSTREAM_MIRROR (CI: ../shared/upstream)");
     const rel = path.posix.dirname(atVersion(PRODUCTPAGE.mirror, version));
-    const sums = readFileSync(path.join(MIRROR, "SHA256SUMS"), "utf8").split("\n")
-        .map((l) => /^([0-9a-f]{64})\s+\.?\/?(.+)$/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null && m[2].startsWith(`${rel}/`));
+    const sums = [...mirrorSums()].filter(([file]) => file.startsWith(`${rel}/`));
     if (sums.length === 0) throw new Error(`${MIRROR}/SHA256SUMS lists nothing under ${rel}`);
-    for (const [, digest, file] of sums) {
+    for (const [file, digest] of sums) {
         const actual = createHash("sha256").update(readFileSync(path.join(MIRROR, file))).digest("hex");
         if (actual !== digest) throw new Error(`${file}: sha256 ${actual}, SHA256SUMS says ${digest}`);
     }
-    const main = sums.find(([, , f]) => f === atVersion(PRODUCTPAGE.mirror, version));
+    const main = sums.find(([f]) => f === atVersion(PRODUCTPAGE.mirror, version));
     if (!main || main[1] !== PRODUCTPAGE.sha256[version]) throw new Error(`productpage.py of ${version}: not the pinned digest ${PRODUCTPAGE.sha256[version] ?? "(none pinned)"}`);
     return path.join(MIRROR, rel);
 }
