@@ -22,7 +22,7 @@ export = async () => {
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
     // Throws before the first cloud resource: ACK not activated, no node type offered, service roles missing.
     if (cloud) await checkAckPrerequisites(cfg.cluster, cloud);
-    const cluster = cloud && new AckCluster("cluster", cfg.cluster, { providers: [cloud] });
+    const cluster = cloud && new AckCluster("cluster", { ...cfg.cluster, region: cfg.region }, { providers: [cloud] });
     const mesh = cloud && cluster && cfg.mesh.create
         ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, cluster }, { providers: [cloud] })
         : undefined;

@@ -115,6 +115,7 @@ export const SETTINGS = {
     deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
     clusterAdmins: { type: "array", default: [], description: "RAM identities granted the admin role of the created cluster (cs.KubernetesPermission), besides whoever runs up: user:<RAM user id> or role:<RAM role id>. A grant replaces what that identity had on ACK clusters, and the identity also needs a RAM policy that lets it read the cluster.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
     slbInternetEnabled: { type: "boolean", default: true, description: "Public API server endpoint, needed for a kubeconfig usable from outside the VPC (CI, laptops)." },
+    apiServerAllowedCidrs: { type: "array", default: [], description: "With createCluster: client CIDRs (CI runners, offices) allowed to reach the API server, as a whitelist ACL on its load balancer; ACK's control-plane range 100.104.0.0/16 and vpcCidr are added, as ACK requires. The stack creates the ACL; binding it is one command the stack prints (apiServerAclCommand), because the provider cannot attach an ACL to the listener ACK created (README: Restricting the API server). Empty: no restriction.", accepts: rule("a list of IPv4 CIDRs such as [\"203.0.113.0/24\"] without duplicates", (v: string[]) => v.every(isCidr) && new Set(v).size === v.length) },
 
     meshEdition: { type: "string", default: "Pro", description: "ASM edition.", accepts: oneOf(...Object.keys(MESH_SPECS)) },
     meshClusterSpec: { type: "string", description: "ASM instance spec: standard goes with edition Default, enterprise or ultimate with Pro. Unset: standard for Default, enterprise for Pro.", accepts: oneOf(...Object.values(MESH_SPECS).flat()) },
@@ -181,6 +182,8 @@ export interface StackConfig {
         nodeLogin: { keyPair: string } | { publicKey: string };
         deletionProtection: boolean;
         slbInternetEnabled: boolean;
+        /** Client CIDRs of the API server's whitelist; empty: no ACL. */
+        apiServerAllowedCidrs: string[];
         activateAck: boolean;
         admins: string[];
     };
@@ -289,6 +292,10 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
             if (raw[configKey(key)] !== undefined) problems.push(`${configKey(key)}: is set while ${configKey("createCluster")} is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
         }
     }
+    const allowed = v.apiServerAllowedCidrs as string[] | undefined;
+    if (!createCluster && allowed && allowed.length > 0) {
+        problems.push(`${configKey("apiServerAllowedCidrs")}: ${JSON.stringify(allowed)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (an existing cluster's API server ACL is bound in the SLB console: README, Restricting the API server)`);
+    }
     if (v.meshDetachCluster === true && v.createMesh !== true) {
         problems.push(`${configKey("meshDetachCluster")}: true is not accepted while ${configKey("createMesh")} is false; accepted: false (only a mesh this stack creates has a cluster it attached)`);
     }
@@ -353,6 +360,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             nodeLogin: opt("nodeKeyPair") !== undefined ? { keyPair: str("nodeKeyPair") } : { publicKey: opt("nodeSshPublicKey") ?? "" },
             deletionProtection: v.deletionProtection as boolean,
             slbInternetEnabled: v.slbInternetEnabled as boolean,
+            apiServerAllowedCidrs: v.apiServerAllowedCidrs as string[],
             activateAck: v.activateAck as boolean,
             admins: v.clusterAdmins as string[],
         },

@@ -38,6 +38,7 @@ export function stackOutputs(p: {
         operatorVersion: p.cfg.operator.version,
         strictMtls: p.strict !== undefined,
         ...(p.cluster ? { clusterId: p.cluster.clusterId, kubeconfig: p.cluster.kubeconfig } : {}),
+        ...(p.cluster?.apiServerAclCommand ? { apiServerAclCommand: p.cluster.apiServerAclCommand } : {}),
         ...(p.mesh ? { meshId: p.mesh.meshId } : {}),
     };
 }

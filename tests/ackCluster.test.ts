@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AckCluster, AckClusterArgs } from "../components/ackCluster";
+import { AckCluster } from "../components/ackCluster";
+import { ACK_ARGS } from "./support/fixtures";
 import { byType, CREDENTIAL_KUBECONFIG, inStack, isSecret, one, resolve } from "./support/harness";
 
-const ARGS: AckClusterArgs = {
-    name: "c1", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
-    podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 2,
-    deletionProtection: false, slbInternetEnabled: true, admins: [], nodeLogin: { keyPair: "ops" },
-};
+const ARGS = ACK_ARGS;
 
 describe("AckCluster", () => {
     test("a VPC, one vSwitch per zone with its CIDR, the cluster on those vSwitches, and a node pool on the cluster", async () => {
@@ -52,5 +49,31 @@ describe("AckCluster", () => {
         const key = one(resources, "alicloud:ecs/keyPair:KeyPair");
         assert.deepEqual([key.inputs.keyPairName, key.inputs.publicKey], ["c1-nodes", "ssh-ed25519 AAAAC3Nza ops@example"]);
         assert.equal(one(resources, "alicloud:cs/nodePool:NodePool").inputs.keyName, "c1-nodes");
+    });
+
+    test("apiServerAllowedCidrs: a whitelist ACL with ACK's control-plane range and the VPC added, made before the cluster, and the command that binds it to port 6443", async () => {
+        const { value: cluster, resources } = await inStack(() => new AckCluster("cluster", { ...ARGS, apiServerAllowedCidrs: ["203.0.113.0/24", "10.0.0.0/16"] }));
+        const acl = one(resources, "alicloud:slb/acl:Acl");
+        assert.deepEqual([acl.inputs.name, acl.inputs.ipVersion], ["c1-apiserver", "ipv4"]);
+        const entries = byType(resources, "alicloud:slb/aclEntryAttachment:AclEntryAttachment");
+        // The VPC's CIDR is listed once although the user named it too.
+        assert.deepEqual(entries.map((e) => [e.inputs.aclId, e.inputs.entry]), [
+            ["cluster-apiserver-acl-id", "100.104.0.0/16"],
+            ["cluster-apiserver-acl-id", "10.0.0.0/16"],
+            ["cluster-apiserver-acl-id", "203.0.113.0/24"],
+        ]);
+        // The cluster waits for the entries, so a destroy deletes the cluster (and the binding) first.
+        const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
+        for (const e of entries) assert.ok(ack.waitsFor.includes(`${e.type}::${e.name}`), e.name);
+        assert.equal(
+            await resolve(cluster.apiServerAclCommand!),
+            "aliyun slb SetLoadBalancerTCPListenerAttribute --RegionId cn-hangzhou --LoadBalancerId lb-apiserver --ListenerPort 6443 --AclStatus on --AclType white --AclId cluster-apiserver-acl-id",
+        );
+    });
+
+    test("without apiServerAllowedCidrs: no ACL and no command", async () => {
+        const { value: cluster, resources } = await inStack(() => new AckCluster("cluster", ARGS));
+        assert.equal(byType(resources, "alicloud:slb/acl:Acl").length + byType(resources, "alicloud:slb/aclEntryAttachment:AclEntryAttachment").length, 0);
+        assert.equal(cluster.apiServerAclCommand, undefined);
     });
 });

@@ -2,15 +2,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AckCluster } from "../components/ackCluster";
 import { AsmMesh, AsmMeshArgs } from "../components/asmMesh";
+import { ACK_ARGS } from "./support/fixtures";
 import { inStack, one, resolve } from "./support/harness";
 
 async function mesh(extra: Partial<AsmMeshArgs> = {}) {
     return inStack(() => {
-        const cluster = new AckCluster("cluster", {
-            name: "c1", zoneIds: ["cn-hangzhou-k", "cn-hangzhou-j"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
-            podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 1,
-            deletionProtection: false, slbInternetEnabled: true, admins: [], nodeLogin: { keyPair: "ops" },
-        });
+        const cluster = new AckCluster("cluster", { ...ACK_ARGS, zoneIds: ["cn-hangzhou-k", "cn-hangzhou-j"], nodeCount: 1 });
         return new AsmMesh("mesh", { name: "m1", edition: "Pro", clusterSpec: "standard", forceDelete: false, detachCluster: false, cluster, ...extra });
     });
 }

@@ -69,6 +69,8 @@ const BAD: [string, Record<string, string>, string][] = [
     ["bad vswitch CIDR", { ...CLUSTER, [configKey("vswitchCidrs")]: '["10.0.0.0/8","300.1.0.0/16"]' }, `${configKey("vswitchCidrs")}: "[\\"10.0.0.0/8\\",\\"300.1.0.0/16\\"]" is not accepted; accepted: a non-empty list of IPv4 CIDRs`],
     ["kubeconfig with a created cluster", { ...CLUSTER, [configKey("kubeconfig")]: "apiVersion: v1" }, `${configKey("kubeconfig")}: is set while ${configKey("createCluster")} is true`],
     ["bad instance type", { ...CLUSTER, [configKey("nodeInstanceTypes")]: '["g7.xlarge"]' }, `${configKey("nodeInstanceTypes")}: "[\\"g7.xlarge\\"]" is not accepted; accepted: a list of ECS instance types such as ecs.g7.xlarge ("g7.xlarge" is not)`],
+    ["API server whitelist entry not a CIDR", { ...CLUSTER, [configKey("apiServerAllowedCidrs")]: '["203.0.113.7"]' }, `${configKey("apiServerAllowedCidrs")}: "[\\"203.0.113.7\\"]" is not accepted; accepted: a list of IPv4 CIDRs such as ["203.0.113.0/24"] without duplicates`],
+    ["API server whitelist on an existing cluster", { ...REGION, [configKey("apiServerAllowedCidrs")]: '["203.0.113.0/24"]' }, `${configKey("apiServerAllowedCidrs")}: ["203.0.113.0/24"] is not accepted while ${configKey("createCluster")} is false; accepted: []`],
     ["timeout 0", { ...REGION, [configKey("downloadTimeoutSeconds")]: "0" }, `${configKey("downloadTimeoutSeconds")}: "0" is not accepted; accepted: an integer >= 1`],
 ];
 

@@ -115,6 +115,14 @@ describe("whole program: cluster created", () => {
     });
 });
 
+describe("whole program: API server whitelist", () => {
+    test("apiServerAllowedCidrs prints the command that binds the ACL, in the stack's region", async () => {
+        const { outputs, resources } = await runProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], apiServerAllowedCidrs: ["198.51.100.0/24"] }));
+        assert.deepEqual(byType(resources, "alicloud:slb/aclEntryAttachment:AclEntryAttachment").map((e) => e.inputs.entry), ["100.104.0.0/16", "192.168.0.0/16", "198.51.100.0/24"]);
+        assert.match(String(outputs.apiServerAclCommand), /^aliyun slb SetLoadBalancerTCPListenerAttribute --RegionId cn-hangzhou --LoadBalancerId lb-apiserver --ListenerPort 6443 --AclStatus on --AclType white --AclId cluster-apiserver-acl-id$/);
+    });
+});
+
 describe("whole program: cluster and mesh created", () => {
     test("the mesh attaches the new cluster, aggregates CRs, waits 30 minutes, and is not forced on delete", async () => {
         const { outputs, resources } = await runProgram(testConfig({

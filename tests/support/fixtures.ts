@@ -1,3 +1,4 @@
+import type { AckClusterArgs } from "../../components/ackCluster";
 import { PrometheusOperator, PrometheusOperatorArgs } from "../../components/prometheusOperator";
 import { KubeObject } from "../../lib/manifests";
 import { VERSIONS } from "../../lib/versions";
@@ -11,6 +12,13 @@ export const PROMETHEUS_VERSION = VERSIONS.prometheus.version;
 
 export const CRD_SET = "pulumi-nodejs:dynamic/kubernetes:CrdSet";
 export const ACCESS = { kubeconfig: "apiVersion: v1\nkind: Config\n", context: "ctx" };
+
+/** A two-zone cluster, as the cloud components' tests create it. */
+export const ACK_ARGS: AckClusterArgs = {
+    name: "c1", region: "cn-hangzhou", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
+    podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 2,
+    deletionProtection: false, slbInternetEnabled: true, apiServerAllowedCidrs: [], admins: [], nodeLogin: { keyPair: "ops" },
+};
 
 export function operatorArgs(objects: KubeObject[], extra: Partial<PrometheusOperatorArgs> = {}): PrometheusOperatorArgs {
     return { objects, cacheFile: "/cache/bundle.json", version: OPERATOR_VERSION, access: ACCESS, retainCrds: true, stripCrdDescriptions: false, awaitServiceEndpoints: true, ...extra };

@@ -64,11 +64,12 @@ export const CREDENTIAL_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- na
 export const CREDENTIAL_PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n";
 
 /**
- * Outputs the real providers return beyond the inputs where they carry credentials, as the providers'
- * schemas name them (neither is marked sensitive there), so tests see what state would hold.
+ * Outputs the real providers return beyond the inputs, as the providers' schemas name them: the
+ * credentials (neither is marked sensitive there), so tests see what state would hold, and the API
+ * server's load balancer.
  */
 export const PROVIDER_OUTPUTS: Record<string, Record<string, unknown>> = {
-    "alicloud:cs/managedKubernetes:ManagedKubernetes": { certificateAuthority: { clusterCert: "LS0tLS1CRUdJTg==", clientCert: "LS0tLS1CRUdJTg==", clientKey: CREDENTIAL_PEM_KEY } },
+    "alicloud:cs/managedKubernetes:ManagedKubernetes": { slbId: "lb-apiserver", certificateAuthority: { clusterCert: "LS0tLS1CRUdJTg==", clientCert: "LS0tLS1CRUdJTg==", clientKey: CREDENTIAL_PEM_KEY } },
     "alicloud:servicemesh/serviceMesh:ServiceMesh": { kubeconfig: CREDENTIAL_KUBECONFIG },
 };
 
