@@ -42,7 +42,7 @@ export = async () => {
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,
     }, { providers: [kube] });
     const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
-    const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh }, { providers: [kube] }) : undefined;
+    const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds }, { providers: [kube] }) : undefined;
 
     const prometheus = new MeshPrometheus("prometheus", {
         ...cfg.prometheus,

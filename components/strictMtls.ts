@@ -1,5 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { waitUntilServed } from "../lib/apiServed";
+import { configKey } from "../lib/config";
+import type { KubeAccess } from "../lib/kubeProvider";
 import type { AsmMesh } from "./asmMesh";
 import type { Bookinfo } from "./bookinfo";
 
@@ -8,7 +11,13 @@ export interface StrictMtlsArgs {
     app: Bookinfo;
     /** The mesh this stack creates, if any: its CRDs must be served first. */
     mesh?: AsmMesh;
+    /** The cluster the provider applies to, asked whether it serves the PeerAuthentication API yet. */
+    access: KubeAccess;
+    /** How long an up waits for that API; 0: not at all. */
+    apiTimeoutSeconds: number;
 }
+
+const PEER_AUTHENTICATIONS = { group: "security.istio.io", version: "v1", resource: "peerauthentications" };
 
 /** A namespace-wide STRICT PeerAuthentication, applied through the cluster's API server. */
 export class StrictMtls extends pulumi.ComponentResource {
@@ -16,12 +25,24 @@ export class StrictMtls extends pulumi.ComponentResource {
 
     constructor(name: string, args: StrictMtlsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:mesh:StrictMtls", name, {}, opts);
+        // ASM serves Istio's APIs through the cluster's API server only a minute or two after the attach; the
+        // provider's own retry of an unknown kind gives up after about 30 s. Preview and render talk to no cluster.
+        const wait = args.apiTimeoutSeconds > 0 && !args.access.renderDir && !pulumi.runtime.isDryRun();
+        const mode = wait
+            ? pulumi.unsecret(pulumi.all([args.access.kubeconfig, args.mesh?.meshId]).apply(async ([kubeconfig]) => {
+                await waitUntilServed({ kubeconfig, context: args.access.context }, PEER_AUTHENTICATIONS, args.apiTimeoutSeconds,
+                    args.mesh
+                        ? `ASM serves it once the cluster is attached (crAggregationEnabled); raise ${configKey("meshApiTimeoutSeconds")} if the attach takes longer`
+                        : `attach the cluster to an ASM mesh with Istio resources served through its API server, or install Istio's CRDs; or set ${configKey("strictMtls")} false`);
+                return "STRICT";
+            }))
+            : "STRICT";
         this.peerAuthentication = new k8s.apiextensions.CustomResource(`${name}-peerauth`, {
-            apiVersion: "security.istio.io/v1",
+            apiVersion: `${PEER_AUTHENTICATIONS.group}/${PEER_AUTHENTICATIONS.version}`,
             kind: "PeerAuthentication",
             // "default" is the conventional name of a namespace-wide policy.
             metadata: { name: "default", namespace: args.app.namespaceName },
-            spec: { mtls: { mode: "STRICT" } },
+            spec: { mtls: { mode } },
         }, { parent: this, dependsOn: [args.app.namespace, ...(args.mesh ? [args.mesh] : [])] });
         this.registerOutputs({});
     }

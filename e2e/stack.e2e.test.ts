@@ -354,11 +354,21 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
-    test("f. STRICT PeerAuthentication, with Istio's CRDs installed", async () => {
+    test("f. STRICT PeerAuthentication: up waits until the API server serves it, and fails clearly when it never does", async () => {
+        // No Istio API yet (a cluster not in a mesh, or an attach still in progress): up stops at the deadline.
+        await setConfig(w, stack, stackConfig(w, { ...OVERRIDE, appNamespace: "shop", strictMtls: true, meshApiTimeoutSeconds: 3 }));
+        const refused = await pulumi(w, ["up", "--yes", "--stack", stack]);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stdout + refused.stderr, /security\.istio\.io\/v1 peerauthentications is not served by the cluster's API server after 3 s \(last answer: HTTP 404\); attach the cluster to an ASM mesh/);
+        assert.equal(exists(w, "crd", "peerauthentications.security.istio.io"), false);
+
+        // The API arrives while up waits, as ASM's aggregation does after the attach: up applies the policy then.
+        await setConfig(w, stack, stackConfig(w, { ...OVERRIDE, appNamespace: "shop", strictMtls: true, meshApiTimeoutSeconds: 120 }));
+        const up = pulumi(w, ["up", "--yes", "--stack", stack]);
+        await new Promise((r) => setTimeout(r, 5000));
         kubectl(w, ["apply", "--server-side", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("istioCrds"), VERSIONS.istio.version)}`]);
-        kubectl(w, ["wait", "--for=condition=Established", "crd/peerauthentications.security.istio.io", "--timeout=60s"]);
-        await setConfig(w, stack, stackConfig(w, { ...OVERRIDE, appNamespace: "shop", strictMtls: true }));
-        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        const r = await up;
+        assert.equal(r.code, 0, r.stdout + r.stderr);
         const pa = kubectlJson(w, ["get", "peerauthentication", "default", "-n", "shop"]);
         assert.deepEqual(pa.spec, { mtls: { mode: "STRICT" } });
         assert.equal(pa.apiVersion, "security.istio.io/v1");

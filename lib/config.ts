@@ -123,6 +123,7 @@ export const SETTINGS = {
     meshForceDelete: { type: "boolean", default: false, description: "Delete the mesh even while clusters are attached (pulumi destroy)." },
     meshDetachCluster: { type: "boolean", default: false, description: "Detach the cluster from the mesh (clusterIds: []). The teardown step before pulumi destroy, which cannot delete a mesh that still has a cluster attached (README: Teardown)." },
     strictMtls: { type: "boolean", default: false, description: "Declare a STRICT PeerAuthentication (security.istio.io/v1) for the app namespace." },
+    meshApiTimeoutSeconds: { type: "integer", default: 300, description: "With strictMtls: how long up waits for the cluster's API server to serve security.istio.io/v1 before applying the PeerAuthentication. ASM serves it through the API server (crAggregationEnabled) a minute or two after the attach; at the deadline up fails and says so. 0: apply without waiting.", accepts: atLeast(0) },
 
     operatorVersion: { type: "string", default: OPERATOR.version, description: "prometheus-operator release whose bundle.yaml is installed.", accepts: matches(/^v\d+\.\d+\.\d+$/, `a release tag such as ${OPERATOR.version}`) },
     operatorUrlTemplate: { type: "string", default: OPERATOR.files.bundle.url, description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: URL_TEMPLATE },
@@ -189,7 +190,7 @@ export interface StackConfig {
     };
     /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
     existing: { kubeconfig?: string; context?: string };
-    mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; detachCluster: boolean; strictMtls: boolean };
+    mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; detachCluster: boolean; strictMtls: boolean; apiTimeoutSeconds: number };
     operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean; stripCrdDescriptions: boolean };
     bookinfo: { version: string; urlTemplate: string; sha256?: string };
     namespaces: { app: string; monitoring: string };
@@ -373,6 +374,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             forceDelete: v.meshForceDelete as boolean,
             detachCluster: v.meshDetachCluster as boolean,
             strictMtls: v.strictMtls as boolean,
+            apiTimeoutSeconds: v.meshApiTimeoutSeconds as number,
         },
         operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean },
         bookinfo: { version: str("istioVersion"), urlTemplate: str("bookinfoUrlTemplate"), sha256: opt("bookinfoSha256") },

@@ -163,6 +163,11 @@ export async function attempt<T>(fn: () => Promise<T> | T, account: Account = RE
     return { value, error, resources: run.resources, invokes: run.invokes };
 }
 
+/** Inside a run: resolves once the resource is registered, which waits for every input. */
+export function registered(resource: pulumi.Resource): Promise<void> {
+    return new Promise((ok) => resource.urn.apply(() => ok()));
+}
+
 /** Runs fn as the body of a root stack; throws what fn threw. */
 export async function inStack<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT): Promise<Registered & { value: T }> {
     const run = await attempt(fn, account);
@@ -180,6 +185,8 @@ export function testConfig(extra: Partial<Record<SettingName | typeof REGION_KEY
         operatorUrlTemplate: urlTemplate("operator"),
         bookinfoUrlTemplate: urlTemplate("bookinfo"),
         manifestCacheDir: CACHE_DIR,
+        // No API server answers under the mocks; tests/strictMtls.test.ts gives the wait one.
+        meshApiTimeoutSeconds: 0,
         ...extra,
     };
     const out: Record<string, string> = {};
