@@ -5,12 +5,13 @@ import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import * as YAML from "yaml";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { configKey } from "../lib/config";
 import { atVersion, VERSIONS } from "../lib/versions";
 import { mirrorPath } from "../tests/support/upstream";
 import {
-    clientKeyData, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setUp, stackConfig, startOperator, stateFile, tearDown, World,
+    clientKeyData, embeddedKubeconfig, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -228,6 +229,26 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         assert.equal(condition(kubectlJson(w, ["get", "crd", crd]), "Established"), "True");
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
+    test("b. a rotated credential alone writes nothing to the cluster", async () => {
+        // Another credential with the same rights: a ServiceAccount token bound to cluster-admin.
+        kubectl(w, ["create", "serviceaccount", "ci-deployer", "-n", "kube-system"]);
+        kubectl(w, ["create", "clusterrolebinding", "ci-deployer", "--clusterrole=cluster-admin", "--serviceaccount=kube-system:ci-deployer"]);
+        const token = kubectl(w, ["create", "token", "ci-deployer", "-n", "kube-system", "--duration=1h"]).trim();
+        const original = embeddedKubeconfig(w);
+        const rotated = YAML.parse(original);
+        rotated.users[0].user = { token };
+        await setKubeconfig(w, stack, YAML.stringify(rotated));
+        const before = stackWrites(w);
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.equal(stackWrites(w) - before, 0, "writes to the cluster after a credential change alone");
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+
+        await setKubeconfig(w, stack, original);
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        kubectl(w, ["delete", "clusterrolebinding", "ci-deployer"]);
+        kubectl(w, ["delete", "serviceaccount", "ci-deployer", "-n", "kube-system"]);
     });
 
     test("b. a CRD co-owned by a former pulumi-kubernetes field manager is taken over: fields the bundle drops go", async () => {

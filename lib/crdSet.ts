@@ -223,7 +223,8 @@ async function remove(s: CrdSetState, names: string[]): Promise<void> {
 
 const sameList = (a: string[] = [], b: string[] = []) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** The CRD set's provider; exported for its tests. */
+export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: CrdSetState, news: CrdSetState) {
         const changed = (["digest", "retain", "kubeconfig", "context", "timeoutSeconds"] as const).some((k) => olds[k] !== news[k]);
         // After a refresh, names lists only the CRDs that still exist.
@@ -235,6 +236,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.names.join(","), outs: inputs };
     },
     async update(_id: string, olds: CrdSetState, news: CrdSetState) {
+        // A rotated kubeconfig, another context or timeout alone: state learns it, the cluster is not touched.
+        const credentialsOnly = olds.digest === news.digest && olds.retain === news.retain && sameList(olds.names, news.names);
+        if (credentialsOnly) return { outs: news };
         await apply(news);
         // CRDs the new bundle no longer has: deleting one deletes its custom resources, so only without retain.
         const dropped = olds.names.filter((n) => !news.names.includes(n));
@@ -274,6 +278,6 @@ export class CrdSet extends pulumi.dynamic.Resource {
             renderDir: args.access.renderDir,
             timeoutSeconds: args.timeoutSeconds,
         };
-        super(provider, name, state, { ...opts, additionalSecretOutputs: ["kubeconfig"] }, "kubernetes", "CrdSet");
+        super(crdSetProvider, name, state, { ...opts, additionalSecretOutputs: ["kubeconfig"] }, "kubernetes", "CrdSet");
     }
 }

@@ -203,7 +203,7 @@ export function stackConfig(w: World, extra: Partial<Record<SettingName, unknown
 }
 
 /** The cluster's kubeconfig with certificates and key embedded, as a kubeconfig handed to CI would be. */
-function embeddedKubeconfig(w: World): string {
+export function embeddedKubeconfig(w: World): string {
     return kubectl(w, ["config", "view", "--raw", "--flatten", "--minify"]);
 }
 
@@ -215,8 +215,28 @@ export function clientKeyData(w: World): string {
 /** Creates a stack with a passphrase secrets provider and the kubeconfig of the local cluster as a secret. */
 export async function newStack(w: World, stack: string, config: Record<string, unknown>): Promise<void> {
     await pulumiOk(w, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
-    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, configKey("kubeconfig"), embeddedKubeconfig(w)]);
+    await setKubeconfig(w, stack, embeddedKubeconfig(w));
     await setConfig(w, stack, config);
+}
+
+/** Sets the stack's kubeconfig, as a secret. */
+export async function setKubeconfig(w: World, stack: string, kubeconfig: string): Promise<void> {
+    await pulumiOk(w, ["config", "set", "--secret", "--stack", stack, configKey("kubeconfig"), kubeconfig]);
+}
+
+/**
+ * Writes the API server has served to the objects a stack declares (apiserver_request_total of the
+ * mutating verbs, dry runs and status updates left out).
+ */
+export function stackWrites(w: World): number {
+    const kinds = new Set(["customresourcedefinitions", "prometheuses", "servicemonitors", "peerauthentications", "deployments", "services", "serviceaccounts", "clusterroles", "clusterrolebindings", "namespaces"]);
+    let n = 0;
+    for (const line of kubectl(w, ["get", "--raw", "/metrics"]).split("\n")) {
+        if (!line.startsWith("apiserver_request_total{")) continue;
+        const l = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        if (["APPLY", "PATCH", "CREATE", "UPDATE", "DELETE"].includes(l.verb) && l.dry_run === "" && l.subresource === "" && kinds.has(l.resource)) n += Number(line.split(" ").pop());
+    }
+    return n;
 }
 
 /** Replaces the plain (non-secret) config of a stack, keeping its secrets. */
