@@ -7,6 +7,7 @@ import { MeshPrometheus } from "./components/meshPrometheus";
 import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
+import { checkNoHandMadeInstall } from "./lib/adoption";
 import { isConfigSecret, parseConfig } from "./lib/config";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { checkAckPrerequisites } from "./lib/prerequisites";
@@ -18,6 +19,8 @@ export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
     const cfg = parseConfig(pulumi.runtime.allConfig(), isConfigSecret);
     const upstream = await loadUpstream(cfg);
+    // Throws before any resource is registered: the guide's hand-made install, unless adoptExisting.
+    await checkNoHandMadeInstall(cfg, upstream);
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
     // Throws before the first cloud resource: ACK not activated, no node type offered, service roles missing.
@@ -32,7 +35,7 @@ export = async () => {
         : { kubeconfig: cfg.existing.kubeconfig, context: cfg.existing.context, renderDir: cfg.renderDir };
     // Everything in the cluster waits for the nodes and, with a new mesh, for the attach: ASM injects only
     // pods created after it, and a pod without its sidecar has no certificate to scrape with.
-    const kube = kubernetesProvider("kubernetes", access, { dependsOn: [...(cluster ? [cluster.nodePool] : []), ...(mesh ? [mesh] : [])] });
+    const kube = kubernetesProvider("kubernetes", access, cfg.adoptExisting, { dependsOn: [...(cluster ? [cluster.nodePool] : []), ...(mesh ? [mesh] : [])] });
 
     const operator = new PrometheusOperator("operator", {
         ...cfg.operator,

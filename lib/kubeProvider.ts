@@ -18,12 +18,17 @@ export function clusterCredentials(access: KubeAccess): { kubeconfig?: pulumi.Ou
     return { kubeconfig: access.kubeconfig === undefined ? undefined : pulumi.secret(access.kubeconfig), context: access.context };
 }
 
-/** The Kubernetes provider every in-cluster resource goes through. */
-export function kubernetesProvider(name: string, access: KubeAccess, opts?: pulumi.CustomResourceOptions): k8s.Provider {
+/**
+ * The Kubernetes provider every in-cluster resource goes through. With adopt, a create over an object
+ * that exists updates it (upsert); otherwise the provider (>= 4.29) refuses it with AlreadyExists, so a
+ * renamed resource cannot create-then-delete a live object.
+ */
+export function kubernetesProvider(name: string, access: KubeAccess, adopt: boolean, opts?: pulumi.CustomResourceOptions): k8s.Provider {
     return new k8s.Provider(name, {
         ...clusterCredentials(access),
         // The operator's CRDs exceed the 256 KiB last-applied annotation of client-side apply.
         enableServerSideApply: true,
+        upsertExistingObjects: adopt,
         renderYamlToDirectory: access.renderDir,
     }, opts);
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { configKey } from "../lib/config";
 import { VERSIONS } from "../lib/versions";
+import { discovery } from "./support/discovery";
 import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, resolve, runProgram, secretValue, testConfig } from "./support/harness";
 
 const KUBE_TYPES_PREFIX = "kubernetes:";
@@ -14,7 +15,9 @@ describe("whole program: existing cluster", () => {
         assert.equal(resources.filter((r) => r.type.startsWith("alicloud:")).length, 0);
         const provider = one(resources, "pulumi:providers:kubernetes");
         assert.equal(provider.inputs.context, "dev");
-        assert.equal(provider.inputs.kubeconfig, undefined);
+        // No kubeconfig of the stack's own: the SDK passes the ambient KUBECONFIG's path itself.
+        assert.match(String(provider.inputs.kubeconfig), /asm-prom-test-kubeconfig-\d+$/);
+        assert.equal(provider.inputs.upsertExistingObjects, "false");
         assert.equal(provider.inputs.enableServerSideApply, "true");
         assert.deepEqual(byType(resources, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(), ["bookinfo", "monitoring"]);
         one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus");
@@ -37,9 +40,10 @@ describe("whole program: existing cluster", () => {
     });
 
     test("a kubeconfig from config reaches the provider as a secret", async () => {
-        const { resources } = await runProgram(testConfig({ kubeconfig: "apiVersion: v1\nkind: Config\n" }), [configKey("kubeconfig")]);
+        const { kubeconfig } = await discovery(0);
+        const { resources } = await runProgram(testConfig({ kubeconfig }), [configKey("kubeconfig")]);
         const provider = one(resources, "pulumi:providers:kubernetes");
-        assert.equal(secretValue(provider.inputs.kubeconfig), "apiVersion: v1\nkind: Config\n");
+        assert.equal(secretValue(provider.inputs.kubeconfig), kubeconfig);
     });
 
     test("a kubeconfig set without --secret is refused before anything is registered", async () => {

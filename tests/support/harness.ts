@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { configKey, PROJECT, SettingName } from "../../lib/config";
 import { ACK_SERVICE_ROLES } from "../../lib/prerequisites";
+import { emptyClusterKubeconfigFile } from "./discovery";
 import { urlTemplate } from "./upstream";
 
 // Runs the real program (or a component) under Pulumi's mocks and returns what that run registered, with
@@ -220,8 +221,23 @@ function program(config: Record<string, string>, secretKeys: string[]) {
 }
 
 /** Runs index.ts with the given config; returns its outputs, resolved, plus what was registered. */
+/**
+ * Runs fn with KUBECONFIG naming an empty cluster, which the program asks for a hand-made install
+ * before registering anything (except when it renders to files, where KUBECONFIG stays unset).
+ */
+async function withAmbientCluster<T>(config: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+    const before = process.env.KUBECONFIG;
+    if (config[configKey("renderYamlToDirectory")] === undefined) process.env.KUBECONFIG = await emptyClusterKubeconfigFile();
+    try {
+        return await fn();
+    } finally {
+        if (before === undefined) delete process.env.KUBECONFIG;
+        else process.env.KUBECONFIG = before;
+    }
+}
+
 export async function runProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT) {
-    const run = await inStack(program(config, secretKeys), account);
+    const run = await withAmbientCluster(config, () => inStack(program(config, secretKeys), account));
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(run.value)) outputs[k] = await resolve(v);
     return { raw: run.value, outputs, resources: run.resources, invokes: run.invokes };
@@ -229,7 +245,7 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
 
 /** Runs index.ts expecting it to fail; returns the error and what was registered before it. */
 export async function failingProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT): Promise<Registered & { error: unknown }> {
-    const run = await attempt(program(config, secretKeys), account);
+    const run = await withAmbientCluster(config, () => attempt(program(config, secretKeys), account));
     if (run.error === undefined) throw new Error("the program succeeded");
     return { error: run.error, resources: run.resources, invokes: run.invokes };
 }

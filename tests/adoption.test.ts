@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { configKey } from "../lib/config";
+import { discovery } from "./support/discovery";
+import { failingProgram, one, runProgram, testConfig } from "./support/harness";
+
+function deployment(namespace: string, name: string, managers: string[]) {
+    return { apiVersion: "apps/v1", kind: "Deployment", metadata: { namespace, name, managedFields: managers.map((manager) => ({ manager, operation: manager.startsWith("pulumi") ? "Apply" : "Update" })) } };
+}
+
+async function cluster(deployments: Record<string, unknown[]>, extra: Parameters<typeof testConfig>[0] = {}) {
+    const { kubeconfig } = await discovery(0, deployments);
+    return testConfig({ kubeconfig, ...extra });
+}
+
+describe("adopting a hand-made install", () => {
+    test("the guide's kubectl create -f: refused before anything is registered, naming what was found and the setting", async () => {
+        const config = await cluster({
+            default: [deployment("default", "prometheus-operator", ["kubectl-create", "kube-controller-manager"]), deployment("default", "unrelated", ["kubectl-create"])],
+            bookinfo: [deployment("bookinfo", "productpage-v1", ["kubectl-client-side-apply"])],
+        });
+        const { error, resources } = await failingProgram(config, [configKey("kubeconfig")]);
+        assert.equal(String(error), `Error: the cluster already has Deployment default/prometheus-operator, bookinfo/productpage-v1, made outside Pulumi (field managers: kube-controller-manager, kubectl-client-side-apply, kubectl-create). Set ${configKey("adoptExisting")} true to take over the objects of the same names without deleting them (README: Adopting a hand-made install), or delete them first.`);
+        assert.deepEqual(resources, []);
+    });
+
+    test("objects this stack applied (a pulumi-kubernetes field manager) are its own", async () => {
+        const config = await cluster({ default: [deployment("default", "prometheus-operator", ["pulumi-kubernetes-5d1d09f9", "kube-controller-manager"])] });
+        const { resources } = await runProgram(config, [configKey("kubeconfig")]);
+        assert.equal(one(resources, "pulumi:providers:kubernetes").inputs.upsertExistingObjects, "false");
+    });
+
+    test("adoptExisting: the provider takes over existing objects instead of refusing them", async () => {
+        const config = await cluster({ default: [deployment("default", "prometheus-operator", ["kubectl-create"])] }, { adoptExisting: true });
+        const { resources } = await runProgram(config, [configKey("kubeconfig")]);
+        assert.equal(one(resources, "pulumi:providers:kubernetes").inputs.upsertExistingObjects, "true");
+    });
+});
