@@ -80,6 +80,48 @@ describe(`upgrade: operator ${FROM} -> ${TO} (its own stack, CRDs deleted on des
     });
 });
 
+describe("adoption: the guide's hand-made install taken over (its own stack)", () => {
+    const stack = "adopt";
+    const operatorDeployment = () => kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default", "--show-managed-fields"]);
+    const managers = (o: any) => o.metadata.managedFields.map((f: any) => f.manager).sort();
+
+    test("refused without adoptExisting, nothing applied; with it, up takes over without a restart or a deletion, and nothing is left to change", async () => {
+        // The guide, by hand: the operator bundle with kubectl create, Bookinfo in an injected namespace.
+        kubectl(w, ["create", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`]);
+        kubectl(w, ["create", "namespace", "bookinfo"]);
+        kubectl(w, ["label", "namespace", "bookinfo", "istio-injection=enabled"]);
+        kubectl(w, ["create", "-n", "bookinfo", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("bookinfo"), VERSIONS.istio.version)}`]);
+        const handMade = operatorDeployment();
+        const productpage = kubectlJson(w, ["get", "deployment", "productpage-v1", "-n", "bookinfo"]);
+        assert.ok(!managers(handMade).some((m: string) => m.startsWith("pulumi")));
+
+        await newStack(w, stack, stackConfig(w, { retainCrds: false }));
+        const refused = await pulumi(w, ["up", "--yes", "--stack", stack]);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stdout + refused.stderr, /the cluster already has Deployment default\/prometheus-operator, bookinfo\/details-v1, .*made outside Pulumi \(field managers: .*kubectl-create.*\)\. Set asm-prometheus-mtls:adoptExisting true/);
+        assert.deepEqual(managers(operatorDeployment()), managers(handMade), "the refused up applied nothing");
+        assert.equal(exists(w, "namespace", "monitoring"), false);
+
+        await setConfig(w, stack, stackConfig(w, { retainCrds: false, adoptExisting: true }));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        const adopted = operatorDeployment();
+        // The same objects, their pod templates untouched: no restart.
+        assert.equal(adopted.metadata.uid, handMade.metadata.uid);
+        assert.equal(adopted.metadata.generation, handMade.metadata.generation);
+        assert.ok(managers(adopted).some((m: string) => m.startsWith("pulumi-kubernetes")), managers(adopted).join(","));
+        const pp = kubectlJson(w, ["get", "deployment", "productpage-v1", "-n", "bookinfo"]);
+        assert.deepEqual([pp.metadata.uid, pp.metadata.generation], [productpage.metadata.uid, productpage.metadata.generation]);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+
+        await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
+        assert.equal(exists(w, "deployment", "prometheus-operator", "default"), false);
+        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
+        await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+        // The next stack creates these namespaces again.
+        kubectl(w, ["wait", "--for=delete", "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
+    });
+});
+
 describe("a stack like dev", () => {
     const stack = "dev";
 
