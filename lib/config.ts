@@ -7,6 +7,12 @@ import { VERSIONS } from "./versions";
 
 export const PROJECT = "asm-prometheus-mtls";
 
+/**
+ * Engine settings of every stack, declared in Pulumi.yaml (npm run config-docs): a resource or invoke
+ * that misses its provider option fails instead of reaching the ambient kubeconfig or cloud credentials.
+ */
+export const ENGINE_CONFIG = { "pulumi:disable-default-providers": { value: ["kubernetes", "alicloud"] } };
+
 /** Whether the engine holds a config key as a secret (exported by the SDK, though not in its typings). */
 export function isConfigSecret(key: string): boolean {
     const fn = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;

@@ -9,18 +9,18 @@ import { fileURLToPath } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const { SETTINGS } = require(path.join(root, "dist", "lib", "config.js"));
+const { ENGINE_CONFIG, SETTINGS } = require(path.join(root, "dist", "lib", "config.js"));
 const YAML = require("yaml");
 
 const projectFile = path.join(root, "Pulumi.yaml");
 const project = YAML.parse(readFileSync(projectFile, "utf8"));
 // Only settings with a default: the engine treats a declared key without one as required.
-project.config = Object.fromEntries(Object.entries(SETTINGS).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, {
+project.config = { ...ENGINE_CONFIG, ...Object.fromEntries(Object.entries(SETTINGS).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, {
     type: s.type,
     ...(s.type === "array" ? { items: { type: "string" } } : {}),
     description: s.description,
     default: s.default,
-}]));
+}])) };
 writeFileSync(projectFile, YAML.stringify(project, { lineWidth: 0 }));
 
 const cell = (text) => text.replace(/\|/g, "\\|");

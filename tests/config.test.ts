@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as YAML from "yaml";
-import { ConfigError, configKey, parseConfig, PROJECT, SETTINGS } from "../lib/config";
+import { ConfigError, configKey, ENGINE_CONFIG, parseConfig, PROJECT, SETTINGS } from "../lib/config";
 import { VERSIONS } from "../lib/versions";
 import { failingProgram, testConfig } from "./support/harness";
 
@@ -133,7 +133,8 @@ describe("config validation", () => {
         assert.equal(project.name, PROJECT);
         // A declared key without a default would be required by the engine: optional ones stay undeclared.
         const withDefault = (Object.entries(SETTINGS) as [string, { type: string; default?: unknown; description: string }][]).filter(([, s]) => s.default !== undefined);
-        assert.deepEqual(Object.keys(project.config).sort(), withDefault.map(([k]) => k).sort());
+        assert.deepEqual(Object.keys(project.config).sort(), [...Object.keys(ENGINE_CONFIG), ...withDefault.map(([k]) => k)].sort());
+        for (const [key, v] of Object.entries(ENGINE_CONFIG)) assert.deepEqual(project.config[key], v, `${key}: run npm run config-docs`);
         for (const [key, s] of withDefault) {
             assert.equal(project.config[key].type, s.type, key);
             assert.deepEqual(project.config[key].default, s.default, key);

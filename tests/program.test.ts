@@ -159,3 +159,22 @@ describe("whole program: cluster and mesh created", () => {
         assert.equal(one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh").inputs.force, true);
     });
 });
+
+describe("whole program: explicit providers", () => {
+    // Pulumi.yaml disables the default providers (ENGINE_CONFIG); this finds a missed provider option first.
+    const cases: [string, Parameters<typeof testConfig>[0]][] = [
+        ["existing cluster", { strictMtls: true }],
+        ["cluster and mesh created", { createCluster: true, nodeKeyPair: "ops", createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true, apiServerAllowedCidrs: ["198.51.100.0/24"], clusterAdmins: ["user:2000000000000001"] }],
+    ];
+    for (const [what, config] of cases) {
+        test(`${what}: every resource and every data source names its provider`, async () => {
+            const { resources, invokes } = await runProgram(testConfig(config));
+            const missed = [
+                ...resources.filter((r) => r.custom && /^(kubernetes|alicloud):/.test(r.type) && !r.provider?.startsWith(`pulumi:providers:${r.type.split(":")[0]}::`)).map((r) => `${r.type}::${r.name}`),
+                ...invokes.filter((i) => !i.provider?.startsWith("pulumi:providers:alicloud::")).map((i) => i.token),
+            ];
+            assert.deepEqual(missed, []);
+            assert.ok(resources.length > 20 && (what === "existing cluster" || invokes.length > 0));
+        });
+    }
+});

@@ -18,11 +18,15 @@ export interface Recorded {
     opts: pulumi.ResourceOptions;
     /** "type::name" of every resource this one waits for, implicit (its inputs' outputs) and explicit, and its provider. */
     waitsFor: string[];
+    /** "type::name" of the provider given in its options; undefined: the engine's default provider. */
+    provider?: string;
 }
 
 export interface Invoke {
     token: string;
     inputs: Record<string, any>;
+    /** As for a resource: undefined means the default provider. */
+    provider?: string;
 }
 
 /** What one run registered (the root stack resource left out) and which functions it invoked. */
@@ -80,12 +84,12 @@ pulumi.runtime.setMocks(
             const run = record();
             if (args.type !== "pulumi:pulumi:Stack") {
                 const key = `${args.type}::${args.name}`;
-                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: run.opts.get(key) ?? {}, waitsFor: dependencies.get(key) ?? [] });
+                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: run.opts.get(key) ?? {}, waitsFor: dependencies.get(key) ?? [], provider: args.provider ? keyOf(args.provider) : undefined });
             }
             return { id: args.custom === false ? undefined : `${args.name}-id`, state: { ...args.inputs, ...PROVIDER_OUTPUTS[args.type] } };
         },
         call(args) {
-            record().invokes.push({ token: args.token, inputs: args.inputs });
+            record().invokes.push({ token: args.token, inputs: args.inputs, provider: args.provider ? keyOf(args.provider) : undefined });
             if (args.token === "alicloud:cs/getClusterCredential:getClusterCredential") {
                 return { ...args.inputs, kubeConfig: CREDENTIAL_KUBECONFIG, id: "cred" };
             }
