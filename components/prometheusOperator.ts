@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CrdSet, isCrd } from "../lib/crdSet";
+import { CrdSet, crdObjects, isCrd } from "../lib/crdSet";
 import { declareObjects, ManifestObject } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
 import { KubeObject } from "../lib/manifests";
@@ -16,13 +16,16 @@ export interface PrometheusOperatorArgs {
     retainCrds: boolean;
     /** Drop the schemas' description texts from the CRDs. */
     stripCrdDescriptions: boolean;
+    /** One CrdSet, or one provider-managed CustomResourceDefinition per CRD. */
+    crdManagement: "set" | "provider";
     /** Wait for the operator Service's endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
 }
 
 /** prometheus-operator from its release bundle: ten monitoring.coreos.com CRDs, RBAC, the Deployment. */
 export class PrometheusOperator extends pulumi.ComponentResource {
-    readonly crds: CrdSet;
+    /** What the other objects wait for: the CrdSet, or the CRDs as provider resources. */
+    readonly crds: CrdSet | ManifestObject[];
     readonly resources: ManifestObject[];
     readonly version: string;
     /** Namespace the bundle installs the operator into. */
@@ -33,15 +36,17 @@ export class PrometheusOperator extends pulumi.ComponentResource {
         if (!args.objects.some(isCrd)) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.
-        this.crds = new CrdSet(`${name}-crds`, {
-            objects: args.objects,
-            cacheFile: args.cacheFile,
-            stripDescriptions: args.stripCrdDescriptions,
-            retain: args.retainCrds,
-            access: args.access,
-            timeoutSeconds: 300,
-        }, { parent: this });
-        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds] }, args);
+        this.crds = args.crdManagement === "provider"
+            ? declareObjects(`${name}-crd`, crdObjects(args.objects, args.stripCrdDescriptions), { parent: this, retainOnDelete: args.retainCrds }, args)
+            : new CrdSet(`${name}-crds`, {
+                objects: args.objects,
+                cacheFile: args.cacheFile,
+                stripDescriptions: args.stripCrdDescriptions,
+                retain: args.retainCrds,
+                access: args.access,
+                timeoutSeconds: 300,
+            }, { parent: this });
+        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds].flat() }, args);
         this.version = args.version;
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";
         this.registerOutputs({ version: this.version, namespace: this.namespace });

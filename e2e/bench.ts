@@ -10,6 +10,10 @@ import { newStack, pulumiOk, ROOT, setUp, stackConfig, stateFile, tearDown, Worl
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_STRIP_CRD_DESCRIPTIONS=true measures both sides with stripCrdDescriptions on.
 const EXTRA = process.env.BENCH_STRIP_CRD_DESCRIPTIONS === "true" ? { stripCrdDescriptions: true } : {};
+// BENCH_CRDS=provider times the stack with crdManagement provider (one provider resource per CRD); kubectl's
+// side is the same either way.
+const CRDS = process.env.BENCH_CRDS ?? "set";
+if (CRDS !== "set" && CRDS !== "provider") throw new Error(`BENCH_CRDS: ${JSON.stringify(CRDS)} is not accepted; accepted: set or provider`);
 // BENCH_PULUMI_ENV="NAME=value ..." sets these for every timed pulumi command (engine switches such as
 // PULUMI_PARALLEL_DIFF), so that their effect is measured in the same run as kubectl.
 const PULUMI_ENV: Record<string, string> = Object.fromEntries((process.env.BENCH_PULUMI_ENV ?? "").split(/\s+/).filter(Boolean).map((kv) => {
@@ -56,7 +60,7 @@ async function main() {
         // Untimed: a namespace being deleted cannot be filled again until it is gone.
         const namespacesGone = async () => must(await kubectl(["wait", "--for=delete", ...namespaces, "--timeout=300s"]), "kubectl wait for deletion");
 
-        await newStack(w, "bench", stackConfig(w, { ...EXTRA, retainCrds: false }));
+        await newStack(w, "bench", stackConfig(w, { ...EXTRA, crdManagement: CRDS, retainCrds: false }));
         const rows: Record<string, Row> = {
             up: { name: "pulumi up (empty -> done)", runs: [] },
             apply: { name: "kubectl apply --server-side + wait", runs: [] },
@@ -95,7 +99,7 @@ async function main() {
             must(await kubectl(["delete", "--wait=true", "--ignore-not-found", "-f", crdDir]), "kubectl delete crds");
             await namespacesGone();
 
-            const evalConfig = Object.fromEntries(Object.entries(stackConfig(w, EXTRA)).map(([k, v]) => [k, String(v)]));
+            const evalConfig = Object.fromEntries(Object.entries(stackConfig(w, { ...EXTRA, crdManagement: CRDS })).map(([k, v]) => [k, String(v)]));
             const ev = must(await measure(process.execPath, [path.join(ROOT, "dist", "e2e", "support", "evaluate.js")], {
                 env: { ...w.env, ASM_EVAL_CONFIG: JSON.stringify(evalConfig) },
             }), "evaluate");
@@ -113,7 +117,7 @@ async function main() {
 
         const pad = (s: string, n: number) => s.padEnd(n);
         console.log(`\n${files} objects, ${ROUNDS} rounds each (median, min-max, peak RSS of the process tree)`);
-        console.log(`config: ${JSON.stringify(EXTRA)}; pulumi environment: ${JSON.stringify(PULUMI_ENV)}\n`);
+        console.log(`config: ${JSON.stringify({ ...EXTRA, crdManagement: CRDS })}; pulumi environment: ${JSON.stringify(PULUMI_ENV)}\n`);
         console.log(`${pad("", 42)}${pad("median s", 10)}${pad("min-max s", 14)}peak MiB`);
         for (const s of Object.values(summary)) {
             console.log(`${pad(s.name, 42)}${pad(s.median_s.toFixed(2), 10)}${pad(`${s.min_s.toFixed(2)}-${s.max_s.toFixed(2)}`, 14)}${s.peak_mib.toFixed(0)}`);
@@ -123,7 +127,7 @@ async function main() {
         console.log(`preview / kubectl diff:      ${ratios.preview_vs_kubectl_diff.toFixed(2)}x   (goal <= 1.5)`);
 
         mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
-        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, config: EXTRA, pulumi_env: PULUMI_ENV, objects: files, state_bytes: stateBytes, ...ratios, rows: summary }, null, 2) + "\n");
+        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, config: { ...EXTRA, crdManagement: CRDS }, pulumi_env: PULUMI_ENV, objects: files, state_bytes: stateBytes, ...ratios, rows: summary }, null, 2) + "\n");
         console.log(`\nwritten: .bench/latest.json`);
     } finally {
         tearDown();

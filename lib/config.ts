@@ -135,6 +135,7 @@ export const SETTINGS = {
     operatorUrlTemplate: { type: "string", default: OPERATOR.files.bundle.url, description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: URL_TEMPLATE },
     operatorSha256: { type: "string", description: "sha256 of bundle.yaml. Needed for a version the code does not know; overrides the known digest.", accepts: matches(SHA256, "64 lower-case hex characters") },
     stripCrdDescriptions: { type: "boolean", default: false, description: "Drop the description texts from the CRD schemas: a quarter of the size in the cluster; kubectl explain then shows no text." },
+    crdManagement: { type: "string", default: "set", description: "How the operator's CRDs are applied: set, one resource holding their names and digest, applied server-side from the verified download; or provider, one provider-managed CustomResourceDefinition each (retainOnDelete from retainCrds). README: State and speed has both measured.", accepts: oneOf("set", "provider") },
     retainCrds: { type: "boolean", default: true, description: "Keep the monitoring.coreos.com CRDs in the cluster on destroy (deleting a CRD deletes every object of its kind, other teams' included)." },
 
     istioVersion: { type: "string", default: ISTIO.version, description: "Istio tag whose Bookinfo sample is deployed.", accepts: matches(/^\d+\.\d+\.\d+$/, `an Istio tag such as ${ISTIO.version}`) },
@@ -198,7 +199,7 @@ export interface StackConfig {
     /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
     existing: { kubeconfig?: string; context?: string };
     mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; detachCluster: boolean; strictMtls: boolean; apiTimeoutSeconds: number };
-    operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean; stripCrdDescriptions: boolean };
+    operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean; stripCrdDescriptions: boolean; crdManagement: "set" | "provider" };
     bookinfo: { version: string; urlTemplate: string; sha256?: string };
     namespaces: { app: string; monitoring: string };
     prometheus: { name: string; replicas: number; version: string; retention: string; awaitAvailable: boolean };
@@ -385,7 +386,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             strictMtls: v.strictMtls as boolean,
             apiTimeoutSeconds: v.meshApiTimeoutSeconds as number,
         },
-        operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean },
+        operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean, crdManagement: str("crdManagement") as "set" | "provider" },
         bookinfo: { version: str("istioVersion"), urlTemplate: str("bookinfoUrlTemplate"), sha256: opt("bookinfoSha256") },
         namespaces: { app: str("appNamespace"), monitoring: str("monitoringNamespace") },
         prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention"), awaitAvailable: v.awaitPrometheus as boolean },

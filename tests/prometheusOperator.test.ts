@@ -35,6 +35,17 @@ describe("PrometheusOperator", () => {
         assert.equal(resources.filter((r) => r.custom).length, objects.length - crds.length + 1);
     });
 
+    test("crdManagement provider: each CRD a provider resource, retained on delete, the other objects after all ten", async () => {
+        const objects = await operatorObjects();
+        const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { crdManagement: "provider" })));
+        assert.equal(byType(resources, CRD_SET).length, 0);
+        const crds = byType(resources, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition");
+        assert.deepEqual(crds.map((c) => c.inputs.metadata.name).sort(), objects.filter((o) => o.kind === "CustomResourceDefinition").map((c) => c.metadata.name).sort());
+        for (const c of crds) assert.equal(c.opts.retainOnDelete, true, c.name);
+        const deployment = one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator");
+        assert.deepEqual(crds.map((c) => `${c.type}::${c.name}`).filter((k) => !deployment.waitsFor.includes(k)), []);
+    });
+
     test("retainCrds off is carried to the CRD set, which then deletes them", async () => {
         const objects = await operatorObjects();
         const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { retainCrds: false })));
