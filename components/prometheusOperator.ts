@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CrdSet, crdObjects, isCrd } from "../lib/crdSet";
 import { declareObjects, ManifestObject } from "../lib/kubeObjects";
@@ -28,8 +29,10 @@ export class PrometheusOperator extends pulumi.ComponentResource {
     readonly crds: CrdSet | ManifestObject[];
     readonly resources: ManifestObject[];
     readonly version: string;
-    /** Namespace the bundle installs the operator into. */
+    /** Namespace the operator runs in (the bundle's default, or operatorNamespace). */
     readonly namespace: string;
+    /** The operator's own namespace, when it is not default. */
+    readonly ownNamespace?: k8s.core.v1.Namespace;
 
     constructor(name: string, args: PrometheusOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:operator:PrometheusOperator", name, {}, opts);
@@ -46,9 +49,11 @@ export class PrometheusOperator extends pulumi.ComponentResource {
                 access: args.access,
                 timeoutSeconds: 300,
             }, { parent: this });
-        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds].flat() }, args);
-        this.version = args.version;
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";
+        // Not labelled for injection: the operator talks to the API server only.
+        this.ownNamespace = this.namespace === "default" ? undefined : new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: this.namespace } }, { parent: this });
+        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds, this.ownNamespace ?? []].flat() }, args);
+        this.version = args.version;
         this.registerOutputs({ version: this.version, namespace: this.namespace });
     }
 }

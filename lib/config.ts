@@ -135,6 +135,7 @@ export const SETTINGS = {
     operatorUrlTemplate: { type: "string", default: OPERATOR.files.bundle.url, description: "Where bundle.yaml is downloaded from; {version} is replaced. Point it at a mirror for air-gapped clusters.", accepts: URL_TEMPLATE },
     operatorSha256: { type: "string", description: "sha256 of bundle.yaml. Needed for a version the code does not know; overrides the known digest.", accepts: matches(SHA256, "64 lower-case hex characters") },
     stripCrdDescriptions: { type: "boolean", default: false, description: "Drop the description texts from the CRD schemas: a quarter of the size in the cluster; kubectl explain then shows no text." },
+    operatorNamespace: { type: "string", default: "default", description: "Namespace of the operator's Deployment, ServiceAccount and Service. The bundle (and the guide) use default; another name moves them, and their ClusterRoleBinding's subject, into a namespace the stack creates, without sidecar injection. Changing it on a running stack replaces the operator.", accepts: rule(`${DNS_LABEL_TEXT}, not kube-*`, (v: string) => DNS_LABEL.test(v) && !v.startsWith("kube-")) },
     crdManagement: { type: "string", default: "set", description: "How the operator's CRDs are applied: set, one resource holding their names and digest, applied server-side from the verified download; or provider, one provider-managed CustomResourceDefinition each (retainOnDelete from retainCrds). README: State and speed has both measured.", accepts: oneOf("set", "provider") },
     retainCrds: { type: "boolean", default: true, description: "Keep the monitoring.coreos.com CRDs in the cluster on destroy (deleting a CRD deletes every object of its kind, other teams' included)." },
 
@@ -199,7 +200,7 @@ export interface StackConfig {
     /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
     existing: { kubeconfig?: string; context?: string };
     mesh: { create: boolean; edition: string; clusterSpec: string; version?: string; forceDelete: boolean; detachCluster: boolean; strictMtls: boolean; apiTimeoutSeconds: number };
-    operator: { version: string; urlTemplate: string; sha256?: string; retainCrds: boolean; stripCrdDescriptions: boolean; crdManagement: "set" | "provider" };
+    operator: { version: string; urlTemplate: string; sha256?: string; namespace: string; retainCrds: boolean; stripCrdDescriptions: boolean; crdManagement: "set" | "provider" };
     bookinfo: { version: string; urlTemplate: string; sha256?: string };
     namespaces: { app: string; monitoring: string };
     prometheus: { name: string; replicas: number; version: string; retention: string; awaitAvailable: boolean };
@@ -315,6 +316,10 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
     if (edition && spec && MESH_SPECS[edition] && !MESH_SPECS[edition].includes(spec)) {
         problems.push(`${configKey("meshClusterSpec")}: ${show(spec)} is not accepted with ${configKey("meshEdition")} ${edition}; accepted: ${MESH_SPECS[edition].join(" or ")} (or unset)`);
     }
+    const operatorNs = v.operatorNamespace as string | undefined;
+    if (operatorNs !== undefined && (operatorNs === v.appNamespace || operatorNs === v.monitoringNamespace)) {
+        problems.push(`${configKey("operatorNamespace")}: ${show(operatorNs)} is not accepted; accepted: a namespace other than appNamespace and monitoringNamespace (those are sidecar-injected and deleted on destroy)`);
+    }
     if (v.appNamespace !== undefined && v.appNamespace === v.monitoringNamespace) {
         problems.push(`${configKey("monitoringNamespace")}: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace`);
     }
@@ -386,7 +391,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             strictMtls: v.strictMtls as boolean,
             apiTimeoutSeconds: v.meshApiTimeoutSeconds as number,
         },
-        operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean, crdManagement: str("crdManagement") as "set" | "provider" },
+        operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), namespace: str("operatorNamespace"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean, crdManagement: str("crdManagement") as "set" | "provider" },
         bookinfo: { version: str("istioVersion"), urlTemplate: str("bookinfoUrlTemplate"), sha256: opt("bookinfoSha256") },
         namespaces: { app: str("appNamespace"), monitoring: str("monitoringNamespace") },
         prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention"), awaitAvailable: v.awaitPrometheus as boolean },

@@ -54,3 +54,17 @@ export function stripDescriptions(crd: KubeObject): KubeObject {
         spec: { ...spec, versions: spec.versions?.map((v) => ({ ...v, schema: v.schema && { ...v.schema, openAPIV3Schema: withoutDescriptions(v.schema.openAPIV3Schema) } })) },
     };
 }
+
+/**
+ * The objects of a manifest moved from one namespace to another: each object's own namespace and the
+ * ServiceAccount subjects of its (Cluster)RoleBindings, which otherwise still grant the old namespace.
+ */
+export function moveNamespace(objects: KubeObject[], from: string, to: string): KubeObject[] {
+    if (from === to) return objects;
+    return objects.map((o) => {
+        const moved: KubeObject = o.metadata.namespace === from ? { ...o, metadata: { ...o.metadata, namespace: to } } : o;
+        const subjects = (o as { subjects?: { kind: string; namespace?: string }[] }).subjects;
+        if (!subjects) return moved;
+        return { ...moved, subjects: subjects.map((s) => (s.kind === "ServiceAccount" && s.namespace === from ? { ...s, namespace: to } : s)) } as KubeObject;
+    });
+}

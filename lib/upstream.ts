@@ -1,5 +1,6 @@
 import { configKey, StackConfig } from "./config";
 import { mirrorImages } from "./images";
+import { moveNamespace } from "./kubeObjects";
 import { defaultCacheDir, KubeObject, loadManifest, ManifestError, manifestSource } from "./manifests";
 import { VERSIONS } from "./versions";
 
@@ -42,7 +43,8 @@ export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
         );
     }
     return {
-        operatorObjects: mirrorImages(operator.objects, cfg.imageRegistryMirror),
+        // The bundle installs the operator into default.
+        operatorObjects: moveNamespace(mirrorImages(operator.objects, cfg.imageRegistryMirror), "default", cfg.operator.namespace),
         operatorCacheFile: operator.cacheFile,
         bookinfoObjects: mirrorImages(bookinfo.objects, cfg.imageRegistryMirror),
         scrapeTargets: scrapeTargets(bookinfo.objects, cfg.scrape.services, cfg.bookinfo.version),

@@ -71,6 +71,8 @@ const BAD: [string, Record<string, string>, string][] = [
     ["bad instance type", { ...CLUSTER, [configKey("nodeInstanceTypes")]: '["g7.xlarge"]' }, `${configKey("nodeInstanceTypes")}: "[\\"g7.xlarge\\"]" is not accepted; accepted: a list of ECS instance types such as ecs.g7.xlarge ("g7.xlarge" is not)`],
     ["API server whitelist entry not a CIDR", { ...CLUSTER, [configKey("apiServerAllowedCidrs")]: '["203.0.113.7"]' }, `${configKey("apiServerAllowedCidrs")}: "[\\"203.0.113.7\\"]" is not accepted; accepted: a list of IPv4 CIDRs such as ["203.0.113.0/24"] without duplicates`],
     ["API server whitelist on an existing cluster", { ...REGION, [configKey("apiServerAllowedCidrs")]: '["203.0.113.0/24"]' }, `${configKey("apiServerAllowedCidrs")}: ["203.0.113.0/24"] is not accepted while ${configKey("createCluster")} is false; accepted: []`],
+    ["operator in the app's namespace", { ...REGION, [configKey("operatorNamespace")]: "bookinfo" }, `${configKey("operatorNamespace")}: "bookinfo" is not accepted; accepted: a namespace other than appNamespace and monitoringNamespace`],
+    ["operator in kube-system", { ...REGION, [configKey("operatorNamespace")]: "kube-system" }, `${configKey("operatorNamespace")}: "kube-system" is not accepted; accepted: a DNS label`],
     ["timeout 0", { ...REGION, [configKey("downloadTimeoutSeconds")]: "0" }, `${configKey("downloadTimeoutSeconds")}: "0" is not accepted; accepted: an integer >= 1`],
 ];
 

@@ -178,3 +178,25 @@ describe("whole program: explicit providers", () => {
         });
     }
 });
+
+describe("whole program: operator namespace", () => {
+    test("operatorNamespace moves the bundle's namespaced objects and its binding's subject into a namespace the stack creates", async () => {
+        const { resources } = await runProgram(testConfig({ operatorNamespace: "prom-operator" }));
+        const ns = byType(resources, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "prom-operator");
+        assert.ok(ns, "the operator's namespace is created");
+        assert.equal(ns.inputs.metadata.labels, undefined, "not labelled for injection");
+        const operatorObjects = resources.filter((r) => r.name.startsWith("operator-") && r.inputs.metadata?.namespace !== undefined);
+        assert.deepEqual([...new Set(operatorObjects.map((r) => r.inputs.metadata.namespace))], ["prom-operator"]);
+        assert.deepEqual(operatorObjects.map((r) => r.type).sort(), ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:ServiceAccount"]);
+        const binding = one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "operator-prometheus-operator");
+        assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "prometheus-operator", namespace: "prom-operator" }]);
+        const deployment = one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator");
+        assert.ok(deployment.waitsFor.includes(`kubernetes:core/v1:Namespace::${ns.name}`));
+    });
+
+    test("the default keeps the bundle's own namespace and creates none for the operator", async () => {
+        const { resources } = await runProgram(testConfig());
+        assert.equal(one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator").inputs.metadata.namespace, "default");
+        assert.deepEqual(byType(resources, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(), ["bookinfo", "monitoring"]);
+    });
+});
