@@ -43,8 +43,14 @@ export = async () => {
         cacheFile: upstream.operatorCacheFile,
         access,
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,
+        keepOnDestroy: cfg.keepOnDestroy.operator,
     }, { providers: [kube] });
-    const bookinfo = new Bookinfo("bookinfo", { objects: upstream.bookinfoObjects, namespace: cfg.namespaces.app, awaitServiceEndpoints: cfg.awaitServiceEndpoints }, { providers: [kube] });
+    const bookinfo = new Bookinfo("bookinfo", {
+        objects: upstream.bookinfoObjects,
+        namespace: cfg.namespaces.app,
+        awaitServiceEndpoints: cfg.awaitServiceEndpoints,
+        keepOnDestroy: cfg.keepOnDestroy.bookinfo,
+    }, { providers: [kube] });
     const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds }, { providers: [kube] }) : undefined;
 
     const prometheus = new MeshPrometheus("prometheus", {

@@ -10,6 +10,8 @@ export interface BookinfoArgs {
     namespace: string;
     /** Wait for the Services' endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
+    /** Leave the namespace and the objects in the cluster on destroy. */
+    keepOnDestroy?: boolean;
 }
 
 /** Istio's Bookinfo sample in a namespace of its own, labelled for sidecar injection. */
@@ -20,11 +22,12 @@ export class Bookinfo extends pulumi.ComponentResource {
 
     constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:app:Bookinfo", name, {}, opts);
-        this.namespace = injectedNamespace(`${name}-ns`, args.namespace, { parent: this });
+        const keep = args.keepOnDestroy ? { retainOnDelete: true } : {};
+        this.namespace = injectedNamespace(`${name}-ns`, args.namespace, { parent: this, ...keep });
         this.namespaceName = this.namespace.metadata.name;
 
         const placed = args.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: args.namespace } }));
-        this.resources = declareObjects(name, placed, { parent: this, dependsOn: [this.namespace] }, args);
+        this.resources = declareObjects(name, placed, { parent: this, dependsOn: [this.namespace], ...keep }, args);
         this.registerOutputs({ namespace: this.namespaceName });
     }
 }

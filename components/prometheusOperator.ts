@@ -21,6 +21,8 @@ export interface PrometheusOperatorArgs {
     crdManagement: "set" | "provider";
     /** Wait for the operator Service's endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
+    /** Leave the operator's objects (not the CRDs: retainCrds) in the cluster on destroy. */
+    keepOnDestroy?: boolean;
 }
 
 /** prometheus-operator from its release bundle: ten monitoring.coreos.com CRDs, RBAC, the Deployment. */
@@ -51,8 +53,9 @@ export class PrometheusOperator extends pulumi.ComponentResource {
             }, { parent: this });
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";
         // Not labelled for injection: the operator talks to the API server only.
-        this.ownNamespace = this.namespace === "default" ? undefined : new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: this.namespace } }, { parent: this });
-        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds, this.ownNamespace ?? []].flat() }, args);
+        const keep = args.keepOnDestroy ? { retainOnDelete: true } : {};
+        this.ownNamespace = this.namespace === "default" ? undefined : new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: this.namespace } }, { parent: this, ...keep });
+        this.resources = declareObjects(name, args.objects.filter((o) => !isCrd(o)), { parent: this, dependsOn: [this.crds, this.ownNamespace ?? []].flat(), ...keep }, args);
         this.version = args.version;
         this.registerOutputs({ version: this.version, namespace: this.namespace });
     }

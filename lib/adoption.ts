@@ -1,4 +1,5 @@
-import { ApiException, KubeConfig, KubernetesObjectApi, V1Deployment } from "@kubernetes/client-node";
+import * as pulumi from "@pulumi/pulumi";
+import type { V1Deployment } from "@kubernetes/client-node";
 import { configKey, StackConfig } from "./config";
 import type { KubeAccess } from "./kubeProvider";
 import type { KubeObject } from "./manifests";
@@ -24,6 +25,8 @@ const byPulumi = (d: V1Deployment) => (d.metadata?.managedFields ?? []).some((f)
  * AlreadyExists (provider >= 4.29) or silently take it over (older providers); adoptExisting says which.
  */
 export async function refuseHandMadeInstall(access: Pick<KubeAccess, "context"> & { kubeconfig?: string }, declared: DeclaredDeployment[]): Promise<void> {
+    // Imported here: loading the Kubernetes client takes a second, which a preview does not pay.
+    const { ApiException, KubeConfig, KubernetesObjectApi } = await import("@kubernetes/client-node");
     const kc = new KubeConfig();
     if (access.kubeconfig) kc.loadFromString(access.kubeconfig);
     else kc.loadFromDefault();
@@ -52,10 +55,11 @@ export async function refuseHandMadeInstall(access: Pick<KubeAccess, "context"> 
 }
 
 /**
- * Before anything is registered: an existing cluster (not rendered to files, adoption not asked for)
- * must not hold the operator's or Bookinfo's Deployments made by hand.
+ * Before anything is registered by an up: an existing cluster (not rendered to files, adoption not
+ * asked for) must not hold the operator's or Bookinfo's Deployments made by hand. A preview skips the
+ * question; it changes nothing, and the up that would refuses before it applies anything.
  */
 export async function checkNoHandMadeInstall(cfg: StackConfig, upstream: Upstream): Promise<void> {
-    if (cfg.cluster.create || cfg.renderDir || cfg.adoptExisting) return;
+    if (cfg.cluster.create || cfg.renderDir || cfg.adoptExisting || pulumi.runtime.isDryRun()) return;
     await refuseHandMadeInstall(cfg.existing, [...declaredDeployments(upstream.operatorObjects), ...declaredDeployments(upstream.bookinfoObjects, cfg.namespaces.app)]);
 }

@@ -1,4 +1,3 @@
-import { ApiException, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import type { KubeAccess } from "./kubeProvider";
 
 /** A resource of an API group, as discovery lists it. */
@@ -22,6 +21,8 @@ export async function waitUntilServed(
     timeoutSeconds: number,
     hint: string,
 ): Promise<void> {
+    // Imported here: loading the Kubernetes client takes a second, which a preview does not pay.
+    const { ApiException, CustomObjectsApi, KubeConfig } = await import("@kubernetes/client-node");
     const kc = new KubeConfig();
     if (access.kubeconfig) kc.loadFromString(access.kubeconfig);
     else kc.loadFromDefault();

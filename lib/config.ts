@@ -155,6 +155,7 @@ export const SETTINGS = {
     scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
 
     imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (README: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
+    keepOnDestroy: { type: "array", default: [], description: "Parts that pulumi destroy leaves in the cluster: operator (its Deployment, RBAC, Service and own namespace) and bookinfo (its objects and namespace), e.g. an install adopted with adoptExisting that outlives the stack. The CRDs follow retainCrds.", accepts: rule("a list of operator and bookinfo, without duplicates", (v: string[]) => v.every((x) => x === "operator" || x === "bookinfo") && new Set(v).size === v.length) },
     adoptExisting: { type: "boolean", default: false, description: "Take over objects of the same names that already exist in the cluster, such as an operator bundle and Bookinfo applied by hand with the guide, without deleting them (the Kubernetes provider's upsertExistingObjects). Unset, an existing cluster with such a Deployment made outside Pulumi is refused before anything is applied (README: Adopting a hand-made install)." },
     awaitPrometheus: { type: "boolean", default: true, description: "Wait until the operator reports the Prometheus Available (pulumi.com/waitFor), at most 10 minutes, so an up whose Prometheus never runs fails. Turn off only where no operator runs the pods (the local kwok cluster)." },
     awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
@@ -210,6 +211,8 @@ export interface StackConfig {
     awaitServiceEndpoints: boolean;
     /** Objects that already exist are taken over instead of refused. */
     adoptExisting: boolean;
+    /** Parts pulumi destroy leaves in the cluster. */
+    keepOnDestroy: { operator: boolean; bookinfo: boolean };
     /** Registry every deployed image is pulled from, when set. */
     imageRegistryMirror?: string;
 }
@@ -400,6 +403,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         renderDir: opt("renderYamlToDirectory"),
         awaitServiceEndpoints: v.awaitServiceEndpoints as boolean,
         adoptExisting: v.adoptExisting as boolean,
+        keepOnDestroy: { operator: (v.keepOnDestroy as string[]).includes("operator"), bookinfo: (v.keepOnDestroy as string[]).includes("bookinfo") },
         imageRegistryMirror: opt("imageRegistryMirror"),
     };
 }
