@@ -113,10 +113,15 @@ describe("adoption: the guide's hand-made install taken over (its own stack)", (
         assert.deepEqual([pp.metadata.uid, pp.metadata.generation], [productpage.metadata.uid, productpage.metadata.generation]);
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
 
+        // The operator outlives the stack, as chosen; Bookinfo goes.
+        await setConfig(w, stack, stackConfig(w, { retainCrds: false, adoptExisting: true, keepOnDestroy: ["operator"] }));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
-        assert.equal(exists(w, "deployment", "prometheus-operator", "default"), false);
+        assert.equal(operatorDeployment().metadata.uid, handMade.metadata.uid);
+        assert.ok(!exists(w, "deployment", "productpage-v1", "bookinfo") || kubectlJson(w, ["get", "namespace", "bookinfo"]).status.phase === "Terminating");
         for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
         await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+        kubectl(w, ["delete", "--ignore-not-found", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`]);
         // The next stack creates these namespaces again.
         kubectl(w, ["wait", "--for=delete", "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
     });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { configKey } from "../lib/config";
 import { discovery } from "./support/discovery";
+import { CRD_SET } from "./support/fixtures";
 import { failingProgram, one, runProgram, testConfig } from "./support/harness";
 
 function deployment(namespace: string, name: string, managers: string[]) {
@@ -34,5 +35,19 @@ describe("adopting a hand-made install", () => {
         const config = await cluster({ default: [deployment("default", "prometheus-operator", ["kubectl-create"])] }, { adoptExisting: true });
         const { resources } = await runProgram(config, [configKey("kubeconfig")]);
         assert.equal(one(resources, "pulumi:providers:kubernetes").inputs.upsertExistingObjects, "true");
+    });
+
+    test("keepOnDestroy: the chosen parts are retained on destroy, the rest is not", async () => {
+        const { resources } = await runProgram(testConfig({ keepOnDestroy: ["operator", "bookinfo"] }));
+        const retained = (r: { opts: { retainOnDelete?: boolean } }) => r.opts.retainOnDelete === true;
+        const operator = resources.filter((r) => r.custom && r.name.startsWith("operator-") && r.type !== CRD_SET);
+        const bookinfo = resources.filter((r) => r.custom && r.name.startsWith("bookinfo-"));
+        assert.ok(operator.length >= 5 && bookinfo.length >= 10);
+        assert.deepEqual([...operator, ...bookinfo].filter((r) => !retained(r)).map((r) => r.name), []);
+        assert.ok(bookinfo.some((r) => r.type === "kubernetes:core/v1:Namespace"));
+        assert.deepEqual(resources.filter((r) => retained(r) && !operator.includes(r) && !bookinfo.includes(r)).map((r) => r.name), []);
+
+        const none = await runProgram(testConfig());
+        assert.deepEqual(none.resources.filter(retained).map((r) => r.name), []);
     });
 });
