@@ -50,7 +50,8 @@ export class PrometheusOperator extends pulumi.ComponentResource {
                 retain: args.retainCrds,
                 access: args.access,
                 timeoutSeconds: 300,
-            }, { parent: this });
+            // Retained CRDs: the engine shows delete[retain] and never asks the set to delete them.
+            }, { parent: this, ...(args.retainCrds ? { retainOnDelete: true } : {}) });
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";
         // Not labelled for injection: the operator talks to the API server only.
         const keep = args.keepOnDestroy ? { retainOnDelete: true } : {};

@@ -444,6 +444,9 @@ describe("a stack like dev", () => {
     });
 
     test("g. destroy removes everything the stack created; the CRDs stay", async () => {
+        // The preview says so: the CRD set is retained, not deleted.
+        const preview = await pulumiOk(w, ["destroy", "--preview-only", "--stack", stack]);
+        assert.match(preview.stdout, /CrdSet\s+operator-crds\s+delete\[retain\]/);
         await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
         for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), true, crd);
         assert.equal(exists(w, "deployment", "prometheus-operator", "default"), false);

@@ -50,6 +50,13 @@ describe("PrometheusOperator", () => {
         const objects = await operatorObjects();
         const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects, { retainCrds: false })));
         assert.equal(one(resources, CRD_SET).inputs.retain, false);
+        assert.equal(one(resources, CRD_SET).opts.retainOnDelete, undefined);
+    });
+
+    test("retained CRDs are retained for the engine too, so a destroy preview says delete[retain]", async () => {
+        const objects = await operatorObjects();
+        const { resources } = await inStack(() => new PrometheusOperator("operator", operatorArgs(objects)));
+        assert.equal(one(resources, CRD_SET).opts.retainOnDelete, true);
     });
 
     test("rendering sends no kubeconfig to the CRD set", async () => {
