@@ -43,6 +43,7 @@ export = async () => {
         cacheFile: upstream.operatorCacheFile,
         access,
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,
+        adoptExisting: cfg.adoptExisting,
         keepOnDestroy: cfg.keepOnDestroy.operator,
     }, { providers: [kube] });
     const bookinfo = new Bookinfo("bookinfo", {

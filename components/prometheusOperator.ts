@@ -21,6 +21,8 @@ export interface PrometheusOperatorArgs {
     crdManagement: "set" | "provider";
     /** Wait for the operator Service's endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
+    /** Take over CRDs that another tool (kubectl create, Helm) applied. */
+    adoptExisting: boolean;
     /** Leave the operator's objects (not the CRDs: retainCrds) in the cluster on destroy. */
     keepOnDestroy?: boolean;
 }
@@ -50,6 +52,7 @@ export class PrometheusOperator extends pulumi.ComponentResource {
                 retain: args.retainCrds,
                 access: args.access,
                 timeoutSeconds: 300,
+                adopt: args.adoptExisting,
             // Retained CRDs: the engine shows delete[retain] and never asks the set to delete them.
             }, { parent: this, ...(args.retainCrds ? { retainOnDelete: true } : {}) });
         this.namespace = args.objects.find((o) => o.kind === "Deployment")?.metadata.namespace ?? "default";

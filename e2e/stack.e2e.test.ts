@@ -9,7 +9,7 @@ import * as YAML from "yaml";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { configKey } from "../lib/config";
 import { atVersion, VERSIONS } from "../lib/versions";
-import { mirrorPath } from "../tests/support/upstream";
+import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
 import {
     clientKeyData, embeddedKubeconfig, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
 } from "./support/world";
@@ -123,6 +123,33 @@ describe("adoption: the guide's hand-made install taken over (its own stack)", (
         await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
         kubectl(w, ["delete", "--ignore-not-found", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`]);
         // The next stack creates these namespaces again.
+        kubectl(w, ["wait", "--for=delete", "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
+    });
+});
+
+describe("CRDs another tool manages (its own stack)", () => {
+    const stack = "crd-owner";
+
+    test("are not taken over without adoptExisting, nothing applied; with it, they are", async () => {
+        // One CRD of the bundle, applied by Helm (as its field manager says).
+        const probes = (await upstreamObjects("operator", TO)).find((o) => o.metadata.name === "probes.monitoring.coreos.com")!;
+        const file = path.join(w.tmp, "helm-probes.json");
+        writeFileSync(file, JSON.stringify(probes));
+        kubectl(w, ["apply", "--server-side", "--field-manager=helm", "-f", file]);
+
+        await newStack(w, stack, stackConfig(w, { retainCrds: false }));
+        const refused = await pulumi(w, ["up", "--yes", "--stack", stack]);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stdout + refused.stderr, /CRDs managed by another tool: probes\.monitoring\.coreos\.com \(helm\)\. Nothing was applied\. Set asm-prometheus-mtls:adoptExisting true/);
+        for (const crd of MONITORING_CRDS.filter((c) => c !== probes.metadata.name)) assert.equal(exists(w, "crd", crd), false, crd);
+
+        await setConfig(w, stack, stackConfig(w, { retainCrds: false, adoptExisting: true }));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        const managers = kubectlJson(w, ["get", "crd", probes.metadata.name, "--show-managed-fields"]).metadata.managedFields.map((f: any) => f.manager);
+        assert.ok(managers.includes("asm-prometheus-mtls"), managers.join(","));
+        await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
+        await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
         kubectl(w, ["wait", "--for=delete", "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
     });
 });

@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { stripDescriptions } from "./kubeObjects";
 import { clusterCredentials, KubeAccess } from "./kubeProvider";
 import { KubeObject } from "./manifests";
@@ -24,12 +26,18 @@ export interface CrdSetArgs {
     access: KubeAccess;
     /** How long each CRD may take to become Established. */
     timeoutSeconds: number;
+    /** Take over CRDs another tool applied; otherwise the apply refuses them. */
+    adopt: boolean;
 }
 
 /** What state holds; the provider methods receive it as inputs and outputs. */
 interface CrdSetState {
     names: string[];
     digest: string;
+    /** Digest of this module's code: a change updates the set, so state carries the code delete and read run. */
+    codeDigest?: string;
+    /** Take CRDs over that another tool (Helm, kubectl create) applied. */
+    adopt?: boolean;
     cacheFile: string;
     stripDescriptions: boolean;
     retain: boolean;
@@ -75,6 +83,7 @@ async function readCrds(s: CrdSetState): Promise<KubeObject[]> {
 interface ManagedFields {
     manager?: string;
     operation?: string;
+    subresource?: string;
 }
 
 interface Reply {
@@ -157,6 +166,22 @@ async function apply(s: CrdSetState): Promise<void> {
         return;
     }
     const call = await apiClient(s);
+    if (!s.adopt) {
+        // Server-side apply with force would silently take fields Helm or another stack owns.
+        const foreign: string[] = [];
+        for (const c of crds) {
+            const r = await call("GET", `${CRD_PATH}/${c.metadata.name}`);
+            if (r.status === 404) continue;
+            if (r.status !== 200) throw failed(`read CRD ${c.metadata.name}`, r);
+            const others = (r.body.metadata?.managedFields ?? [])
+                .filter((f) => f.subresource !== "status" && f.manager !== FIELD_MANAGER && !f.manager?.startsWith("pulumi-kubernetes"))
+                .map((f) => f.manager ?? "(unnamed)");
+            if (others.length > 0) foreign.push(`${c.metadata.name} (${[...new Set(others)].join(", ")})`);
+        }
+        if (foreign.length > 0) {
+            throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set asm-prometheus-mtls:adoptExisting true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
+        }
+    }
     for (const c of crds) {
         const path = `${CRD_PATH}/${c.metadata.name}`;
         // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
@@ -226,7 +251,7 @@ const sameList = (a: string[] = [], b: string[] = []) => a.length === b.length &
 /** The CRD set's provider; exported for its tests. */
 export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: CrdSetState, news: CrdSetState) {
-        const changed = (["digest", "retain", "kubeconfig", "context", "timeoutSeconds"] as const).some((k) => olds[k] !== news[k]);
+        const changed = (["digest", "retain", "kubeconfig", "context", "timeoutSeconds", "codeDigest", "adopt"] as const).some((k) => olds[k] !== news[k]);
         // After a refresh, names lists only the CRDs that still exist.
         const replaced = olds.renderDir !== news.renderDir;
         return { changes: changed || replaced || !sameList(olds.names, news.names), replaces: replaced ? ["renderDir"] : [] };
@@ -236,7 +261,7 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.names.join(","), outs: inputs };
     },
     async update(_id: string, olds: CrdSetState, news: CrdSetState) {
-        // A rotated kubeconfig, another context or timeout alone: state learns it, the cluster is not touched.
+        // A rotated kubeconfig, another context, timeout or code alone: state learns it, the cluster is not touched.
         const credentialsOnly = olds.digest === news.digest && olds.retain === news.retain && sameList(olds.names, news.names);
         if (credentialsOnly) return { outs: news };
         await apply(news);
@@ -261,6 +286,10 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+// The engine runs delete and read with the provider code serialized at the last create or update; this
+// module's digest as an input makes a code change an update, which stores the new code.
+const CODE_DIGEST = createHash("sha256").update(readFileSync(__filename)).digest("hex");
+
 /** The CRDs of a bundle, applied as one unit; a custom resource of theirs dependsOn this. */
 export class CrdSet extends pulumi.dynamic.Resource {
     declare readonly names: pulumi.Output<string[]>;
@@ -271,6 +300,8 @@ export class CrdSet extends pulumi.dynamic.Resource {
         const state: pulumi.Inputs = {
             names: crds.map((c) => c.metadata.name),
             digest: digestOf(crds),
+            codeDigest: CODE_DIGEST,
+            adopt: args.adopt,
             cacheFile: args.cacheFile,
             stripDescriptions: args.stripDescriptions,
             retain: args.retain,

@@ -22,4 +22,11 @@ describe("the CRD set's provider", () => {
     test("a changed digest is applied (and here fails, naming the cache file)", async () => {
         await assert.rejects(crdSetProvider.update!("id", OLDS, { ...ROTATED, digest: "d2" }), /cannot read the verified bundle \/nonexistent\/bundle\.json/);
     });
+
+    test("new provider code alone is an update that stores it, without applying anything", async () => {
+        const old = { ...OLDS, codeDigest: "c1" };
+        const next = { ...OLDS, codeDigest: "c2" };
+        assert.equal((await crdSetProvider.diff!("id", old, next)).changes, true);
+        assert.deepEqual(await crdSetProvider.update!("id", old, next), { outs: next });
+    });
 });

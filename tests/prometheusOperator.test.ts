@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { PrometheusOperator } from "../components/prometheusOperator";
 import { crdObjects } from "../lib/crdSet";
@@ -17,6 +20,9 @@ describe("PrometheusOperator", () => {
         assert.ok(set.inputs.names.every((n: string) => n.endsWith(".monitoring.coreos.com")));
         assert.match(set.inputs.digest, /^[0-9a-f]{64}$/);
         assert.equal(set.inputs.retain, true);
+        assert.equal(set.inputs.adopt, false);
+        // The code of the provider the set runs with: a changed module updates the set.
+        assert.equal(set.inputs.codeDigest, createHash("sha256").update(readFileSync(path.join(__dirname, "..", "lib", "crdSet.js"))).digest("hex"));
         assert.equal(set.inputs.cacheFile, "/cache/bundle.json");
         assert.equal(set.inputs.context, "ctx");
         assert.equal(secretValue(set.inputs.kubeconfig), ACCESS.kubeconfig);

@@ -21,7 +21,7 @@ export const ACK_ARGS: AckClusterArgs = {
 };
 
 export function operatorArgs(objects: KubeObject[], extra: Partial<PrometheusOperatorArgs> = {}): PrometheusOperatorArgs {
-    return { objects, cacheFile: "/cache/bundle.json", version: OPERATOR_VERSION, access: ACCESS, retainCrds: true, stripCrdDescriptions: false, crdManagement: "set", awaitServiceEndpoints: true, ...extra };
+    return { objects, cacheFile: "/cache/bundle.json", version: OPERATOR_VERSION, access: ACCESS, retainCrds: true, stripCrdDescriptions: false, crdManagement: "set", adoptExisting: false, awaitServiceEndpoints: true, ...extra };
 }
 
 /** The operator of the pinned bundle; call inside a run. */
