@@ -174,7 +174,8 @@ async function apply(s: CrdSetState): Promise<void> {
             if (r.status === 404) continue;
             if (r.status !== 200) throw failed(`read CRD ${c.metadata.name}`, r);
             const others = (r.body.metadata?.managedFields ?? [])
-                .filter((f) => f.subresource !== "status" && f.manager !== FIELD_MANAGER && !f.manager?.startsWith("pulumi-kubernetes"))
+                // The API server records the CRD's status under its own name.
+                .filter((f) => f.subresource !== "status" && f.manager !== "kube-apiserver" && f.manager !== FIELD_MANAGER && !f.manager?.startsWith("pulumi-kubernetes"))
                 .map((f) => f.manager ?? "(unnamed)");
             if (others.length > 0) foreign.push(`${c.metadata.name} (${[...new Set(others)].join(", ")})`);
         }
