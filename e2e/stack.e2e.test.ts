@@ -244,6 +244,14 @@ describe("a stack like dev", () => {
         }
     });
 
+    test("a. temporary files: the provider's copies of the kubeconfig stay in the run's TMPDIR, none in the system's", () => {
+        const copies = (dir: string) => readdirSync(dir).filter((f) => /^kubeconfig\d+$/.test(f)).map((f) => path.join(dir, f));
+        // The provider writes the kubeconfig it is given to a file for Helm and never removes it.
+        assert.ok(copies(w.env.TMPDIR!).some((f) => readFileSync(f, "utf8").includes(clientKeyData(w))), "the provider wrote no copy where TMPDIR points");
+        const leaked = copies(os.tmpdir()).filter((f) => readFileSync(f, "utf8").includes(clientKeyData(w)));
+        assert.deepEqual(leaked, []);
+    });
+
     test("a. the real prometheus-operator reconciles our Prometheus and ServiceMonitor", async () => {
         operator = startOperator(w);
         const sts = await eventually<any>("StatefulSet prometheus-mesh", () => (exists(w, "statefulset", "prometheus-mesh", "monitoring") ? kubectlJson(w, ["get", "statefulset", "prometheus-mesh", "-n", "monitoring"]) : undefined));

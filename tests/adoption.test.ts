@@ -45,9 +45,10 @@ describe("adopting a hand-made install", () => {
         assert.ok(operator.length >= 5 && bookinfo.length >= 10);
         assert.deepEqual([...operator, ...bookinfo].filter((r) => !retained(r)).map((r) => r.name), []);
         assert.ok(bookinfo.some((r) => r.type === "kubernetes:core/v1:Namespace"));
-        assert.deepEqual(resources.filter((r) => retained(r) && !operator.includes(r) && !bookinfo.includes(r)).map((r) => r.name), []);
+        // The CRDs follow retainCrds (on by default), nothing else is retained.
+        assert.deepEqual(resources.filter((r) => retained(r) && !operator.includes(r) && !bookinfo.includes(r)).map((r) => r.name), ["operator-crds"]);
 
         const none = await runProgram(testConfig());
-        assert.deepEqual(none.resources.filter(retained).map((r) => r.name), []);
+        assert.deepEqual(none.resources.filter(retained).map((r) => r.name), ["operator-crds"]);
     });
 });

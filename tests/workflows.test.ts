@@ -107,4 +107,12 @@ describe("CI workflows: short-lived credentials, scoped secrets, pinned tools", 
             }
         }
     });
+
+    test("every Pulumi step keeps its temporary files (the provider's kubeconfig copies) in the runner's temp folder", () => {
+        for (const [name, wf] of Object.entries(WORKFLOWS)) {
+            for (const [id, job] of Object.entries(wf.jobs)) {
+                for (const s of job.steps.filter((x) => x.uses === "pulumi/actions@v7")) assert.equal(s.env?.TMPDIR, "${{ runner.temp }}", `${name}.${id}`);
+            }
+        }
+    });
 });

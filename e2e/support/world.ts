@@ -109,7 +109,10 @@ async function build(tmp: string): Promise<World> {
         ASM_CLUSTER_DIR: clusterDir,
         // kubectl's discovery cache, kept out of ~/.kube/cache.
         KUBECACHEDIR: path.join(tmp, "kube-cache"),
+        // Temporary files, the Kubernetes provider's kubeconfig copies among them, go with the run.
+        TMPDIR: path.join(tmp, "tmp"),
     };
+    mkdirSync(env.TMPDIR!);
 
     const mirrorRoot = await mirrorDir(path.join(tmp, "mirror"));
     const portFile = path.join(tmp, "mirror.url");
