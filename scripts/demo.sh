@@ -22,6 +22,10 @@ export PULUMI_BACKEND_URL="file://$DEMO/state"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # The file backend rewrites the state twice per step; compressed it is 50 times smaller (README, State and speed).
 export PULUMI_DIY_BACKEND_ZSTD=true
+# The Kubernetes provider copies the kubeconfig it is given into TMPDIR on every run and never removes it
+# (README, Security notes): keep those copies in the demo's folder, which `down` removes.
+export TMPDIR="$DEMO/tmp"
+mkdir -p "$TMPDIR"
 MIRROR="${ASM_UPSTREAM_MIRROR:-}"
 [ -z "$MIRROR" ] && [ -d ../shared/upstream ] && MIRROR="$(cd ../shared/upstream && pwd)"
 
