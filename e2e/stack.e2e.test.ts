@@ -480,7 +480,8 @@ describe("a stack like dev", () => {
 
     test("g. destroy removes everything the stack created; the CRDs stay", async () => {
         // The preview says so: the CRD set is retained, not deleted.
-        const preview = await pulumiOk(w, ["destroy", "--preview-only", "--stack", stack]);
+        // The run's PULUMI_SKIP_CONFIRMATIONS counts as --yes, which --preview-only refuses.
+        const preview = await pulumiOk(w, ["destroy", "--preview-only", "--stack", stack], { PULUMI_SKIP_CONFIRMATIONS: "false" });
         assert.match(preview.stdout, /CrdSet\s+operator-crds\s+delete\[retain\]/);
         await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
         for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), true, crd);

@@ -149,9 +149,9 @@ export function track(p: ChildProcess): ChildProcess {
 }
 
 /** Runs the Pulumi CLI in the project folder; resolves with its exit code and output. */
-export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void } = {}): Promise<Run> {
+export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
     return new Promise((resolve) => {
-        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: w.project, env: w.env, detached: true });
+        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: w.project, env: { ...w.env, ...opts.env }, detached: true });
         running.add(p);
         let stdout = "";
         let stderr = "";
@@ -166,8 +166,8 @@ export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProc
 }
 
 /** Like pulumi(), but throws with the output when the command fails. */
-export async function pulumiOk(w: World, args: string[]): Promise<Run> {
-    const r = await pulumi(w, args);
+export async function pulumiOk(w: World, args: string[], env?: NodeJS.ProcessEnv): Promise<Run> {
+    const r = await pulumi(w, args, { env });
     if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-6000)}`);
     return r;
 }
