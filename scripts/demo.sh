@@ -68,6 +68,8 @@ do_up() {
   p config set prometheusReplicas 1
   # kwok pods have loopback IPs, which EndpointSlices refuse: Services never get endpoints here.
   p config set awaitServiceEndpoints false
+  # No operator runs the Prometheus pods here, so nothing makes the Prometheus Available.
+  p config set awaitPrometheus false
   if [ -n "$MIRROR" ]; then
     mirror_up
     local url; url="$(cat "$DEMO/mirror.url")"
