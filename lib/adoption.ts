@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { V1Deployment } from "@kubernetes/client-node";
 import { configKey, StackConfig } from "./config";
-import type { KubeAccess } from "./kubeProvider";
+import { ClusterLogin, kubeClient } from "./kubeProvider";
 import type { KubeObject } from "./manifests";
 import type { Upstream } from "./upstream";
 
@@ -24,14 +24,9 @@ const byPulumi = (d: V1Deployment) => (d.metadata?.managedFields ?? []).some((f)
  * field managers: the guide's `kubectl create -f`, applied by hand. Creating over it would fail with
  * AlreadyExists (provider >= 4.29) or silently take it over (older providers); adoptExisting says which.
  */
-export async function refuseHandMadeInstall(access: Pick<KubeAccess, "context"> & { kubeconfig?: string }, declared: DeclaredDeployment[]): Promise<void> {
-    // Imported here: loading the Kubernetes client takes a second, which a preview does not pay.
-    const { ApiException, KubeConfig, KubernetesObjectApi } = await import("@kubernetes/client-node");
-    const kc = new KubeConfig();
-    if (access.kubeconfig) kc.loadFromString(access.kubeconfig);
-    else kc.loadFromDefault();
-    if (access.context) kc.setCurrentContext(access.context);
-    const api = KubernetesObjectApi.makeApiClient(kc);
+export async function refuseHandMadeInstall(login: ClusterLogin, declared: DeclaredDeployment[]): Promise<void> {
+    const { k8s, kc } = await kubeClient(login);
+    const api = k8s.KubernetesObjectApi.makeApiClient(kc);
     const found: string[] = [];
     const managers = new Set<string>();
     for (const namespace of [...new Set(declared.map((d) => d.namespace))]) {
@@ -39,7 +34,7 @@ export async function refuseHandMadeInstall(access: Pick<KubeAccess, "context"> 
         try {
             items = (await api.list<V1Deployment>("apps/v1", "Deployment", namespace)).items;
         } catch (e) {
-            throw new Error(`cannot list the Deployments of namespace ${namespace} to check for a hand-made install: ${e instanceof ApiException ? `HTTP ${e.code}` : (e as Error).message}`);
+            throw new Error(`cannot list the Deployments of namespace ${namespace} to check for a hand-made install: ${e instanceof k8s.ApiException ? `HTTP ${e.code}` : (e as Error).message}`);
         }
         for (const d of items) {
             if (!declared.some((x) => x.namespace === namespace && x.name === d.metadata?.name) || byPulumi(d)) continue;

@@ -1,4 +1,4 @@
-import type { KubeAccess } from "./kubeProvider";
+import { ClusterLogin, kubeClient } from "./kubeProvider";
 
 /** A resource of an API group, as discovery lists it. */
 export interface ServedResource {
@@ -16,18 +16,13 @@ const POLL_MS = 2000;
  * applied answers 404 or 503 until it is served.
  */
 export async function waitUntilServed(
-    access: Pick<KubeAccess, "context"> & { kubeconfig?: string },
+    login: ClusterLogin,
     api: ServedResource,
     timeoutSeconds: number,
     hint: string,
 ): Promise<void> {
-    // Imported here: loading the Kubernetes client takes a second, which a preview does not pay.
-    const { ApiException, CustomObjectsApi, KubeConfig } = await import("@kubernetes/client-node");
-    const kc = new KubeConfig();
-    if (access.kubeconfig) kc.loadFromString(access.kubeconfig);
-    else kc.loadFromDefault();
-    if (access.context) kc.setCurrentContext(access.context);
-    const client = kc.makeApiClient(CustomObjectsApi);
+    const { k8s, kc } = await kubeClient(login);
+    const client = kc.makeApiClient(k8s.CustomObjectsApi);
     const deadline = Date.now() + timeoutSeconds * 1000;
     const what = `${api.group}/${api.version} ${api.resource}`;
     let last = "no answer";
@@ -37,7 +32,7 @@ export async function waitUntilServed(
             if (list.resources.some((r) => r.name === api.resource)) return;
             last = `${api.group}/${api.version} is served without ${api.resource}`;
         } catch (e) {
-            last = e instanceof ApiException ? `HTTP ${e.code}` : (e as Error).message;
+            last = e instanceof k8s.ApiException ? `HTTP ${e.code}` : (e as Error).message;
         }
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`${what} is not served by the cluster's API server after ${timeoutSeconds} s (last answer: ${last}); ${hint}`);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { configKey } from "./config";
 import { stripDescriptions } from "./kubeObjects";
 import { clusterCredentials, KubeAccess } from "./kubeProvider";
 import { KubeObject } from "./manifests";
@@ -13,6 +14,8 @@ import { KubeObject } from "./manifests";
 
 // The field manager of every apply; kept in the serialized provider as a literal.
 const FIELD_MANAGER = "asm-prometheus-mtls";
+// The setting that lets the apply take over CRDs of another tool; captured by value like the manager.
+const ADOPT_SETTING = configKey("adoptExisting");
 
 export interface CrdSetArgs {
     /** Parsed objects of the verified bundle; only the CRDs are applied. */
@@ -180,7 +183,7 @@ async function apply(s: CrdSetState): Promise<void> {
             if (others.length > 0) foreign.push(`${c.metadata.name} (${[...new Set(others)].join(", ")})`);
         }
         if (foreign.length > 0) {
-            throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set asm-prometheus-mtls:adoptExisting true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
+            throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
         }
     }
     for (const c of crds) {
@@ -262,9 +265,10 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.names.join(","), outs: inputs };
     },
     async update(_id: string, olds: CrdSetState, news: CrdSetState) {
-        // A rotated kubeconfig, another context, timeout or code alone: state learns it, the cluster is not touched.
-        const credentialsOnly = olds.digest === news.digest && olds.retain === news.retain && sameList(olds.names, news.names);
-        if (credentialsOnly) return { outs: news };
+        // The same CRDs (a rotated kubeconfig, another context, timeout, adopt or code): state learns it, the
+        // cluster is not touched.
+        const sameCrds = olds.digest === news.digest && olds.retain === news.retain && sameList(olds.names, news.names);
+        if (sameCrds) return { outs: news };
         await apply(news);
         // CRDs the new bundle no longer has: deleting one deletes its custom resources, so only without retain.
         const dropped = olds.names.filter((n) => !news.names.includes(n));

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
@@ -59,7 +59,7 @@ export function emptyClusterKubeconfigFile(): Promise<string> {
     ambient ??= discovery(0).then((api) => {
         const file = path.join(os.tmpdir(), `asm-prom-test-kubeconfig-${process.pid}`);
         writeFileSync(file, api.kubeconfig, { mode: 0o600 });
-        process.on("exit", () => require("node:fs").rmSync(file, { force: true }));
+        process.on("exit", () => rmSync(file, { force: true }));
         return file;
     });
     return ambient;
