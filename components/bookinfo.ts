@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { injectedNamespace } from "../lib/certContract";
-import { declareObjects, ManifestObject } from "../lib/kubeObjects";
+import { declareObjects } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
 export interface BookinfoArgs {
@@ -18,7 +18,7 @@ export interface BookinfoArgs {
 export class Bookinfo extends pulumi.ComponentResource {
     readonly namespace: k8s.core.v1.Namespace;
     readonly namespaceName: pulumi.Output<string>;
-    readonly resources: ManifestObject[];
+    readonly resources: pulumi.CustomResource[];
 
     constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:app:Bookinfo", name, {}, opts);

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CrdSet, crdObjects, isCrd } from "../lib/crdSet";
-import { declareObjects, ManifestObject } from "../lib/kubeObjects";
+import { declareObjects } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
 import { KubeObject } from "../lib/manifests";
 
@@ -30,8 +30,8 @@ export interface PrometheusOperatorArgs {
 /** prometheus-operator from its release bundle: ten monitoring.coreos.com CRDs, RBAC, the Deployment. */
 export class PrometheusOperator extends pulumi.ComponentResource {
     /** What the other objects wait for: the CrdSet, or the CRDs as provider resources. */
-    readonly crds: CrdSet | ManifestObject[];
-    readonly resources: ManifestObject[];
+    readonly crds: CrdSet | pulumi.CustomResource[];
+    readonly resources: pulumi.CustomResource[];
     readonly version: string;
     /** Namespace the operator runs in (the bundle's default, or operatorNamespace). */
     readonly namespace: string;

@@ -11,7 +11,7 @@ import { configKey } from "../lib/config";
 import { atVersion, VERSIONS } from "../lib/versions";
 import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
 import {
-    clientKeyData, embeddedKubeconfig, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
+    clientKeyData, embeddedKubeconfig, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, projectAt, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -77,6 +77,36 @@ describe(`upgrade: operator ${FROM} -> ${TO} (its own stack, CRDs deleted on des
         for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
         assert.equal(exists(w, "namespace", "bookinfo") && kubectlJson(w, ["get", "namespace", "bookinfo"]).status.phase !== "Terminating", false);
         await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+    });
+});
+
+/** The last main before the upstream objects became the SDK's classes: the stacks teams run today. */
+const EARLIER_MAIN = "8ce0ce471fc5901768e703bb34c70d3154a79955";
+
+describe("upgrade: a stack made by earlier code moves to this code (its own stack)", () => {
+    const stack = "moved";
+
+    test("nothing is planned for deletion, replacement or creation, and every object keeps its uid", async () => {
+        await newStack(w, stack, stackConfig(w, { retainCrds: false }));
+        const earlier = projectAt(w, EARLIER_MAIN, [stack]);
+        await pulumiOk(w, ["--cwd", earlier, "up", "--yes", "--stack", stack]);
+        const uids = () => [
+            uid("deployment", "prometheus-operator", "default"),
+            uid("clusterrolebinding", "prometheus-operator"),
+            uid("deployment", "productpage-v1", "bookinfo"),
+            uid("service", "productpage", "bookinfo"),
+            uid("prometheus", "mesh", "monitoring"),
+        ];
+        const before = uids();
+
+        const planned = await plannedChanges(w, stack);
+        assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`), []);
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        assert.deepEqual(uids(), before);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+        await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
+        await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+        kubectl(w, ["wait", "--for=delete", "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
     });
 });
 

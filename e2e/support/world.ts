@@ -141,6 +141,22 @@ async function build(tmp: string): Promise<World> {
     return world;
 }
 
+/**
+ * The program as it was at an earlier commit of this repository, in a project folder of its own beside
+ * the run's. Its stack files are the run's (symlinked), so one stack is driven by either code.
+ */
+export function projectAt(w: World, commit: string, stacks: string[]): string {
+    const dir = path.join(w.tmp, `project-${commit.slice(0, 12)}`);
+    mkdirSync(dir);
+    const files = ["index.ts", "components", "lib", "versions.json", "package.json", "tsconfig.json", "Pulumi.yaml"];
+    const archive = spawnSync("git", ["-C", ROOT, "archive", "--format=tar", commit, ...files], { maxBuffer: 64 * 1024 * 1024 });
+    if (archive.status !== 0) throw new Error(`git archive ${commit} failed (a clone with history is needed): ${archive.stderr}`);
+    execFileSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+    symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    for (const stack of stacks) symlinkSync(path.join(w.project, `Pulumi.${stack}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
+    return dir;
+}
+
 /** Registers a process the teardown must kill with its process group (it must be spawned detached). */
 export function track(p: ChildProcess): ChildProcess {
     running.add(p);
