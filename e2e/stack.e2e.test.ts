@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
@@ -410,6 +411,44 @@ describe("a stack like dev", () => {
         assert.equal(job.scrape_interval, "1m");
         operator?.kill("SIGTERM");
         operator = undefined;
+    });
+
+    test("d. a changed bundle: preview dry-runs the changed CRDs on the API server and lists them; a refused one fails preview and up with nothing applied", async () => {
+        const base = stackConfig(w, OVERRIDE);
+        const original = await (await fetch(`${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`)).text();
+        // The pinned bundle with CRDs edited, as a file:// download pinned by its own digest.
+        const bundle = (label: string, edits: Record<string, (spec: any) => void>) => {
+            const docs = YAML.parseAllDocuments(original).map((d) => d.toJS()).filter((d) => d);
+            for (const [name, edit] of Object.entries(edits)) edit(docs.find((d) => d.kind === "CustomResourceDefinition" && d.metadata.name === name).spec);
+            const text = docs.map((d) => YAML.stringify(d)).join("---\n");
+            mkdirSync(path.join(w.tmp, label, TO), { recursive: true });
+            writeFileSync(path.join(w.tmp, label, TO, "bundle.yaml"), text);
+            return { ...base, [configKey("operatorUrlTemplate")]: `file://${w.tmp}/${label}/{version}/bundle.yaml`, [configKey("operatorSha256")]: createHash("sha256").update(text).digest("hex") };
+        };
+        // A release that adds a field: the API server accepts it.
+        const newField = (spec: any) => (spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.e2eNote = { type: "string" });
+        // A CRD's scope is immutable: the API server refuses the change.
+        const toCluster = (spec: any) => (spec.scope = "Cluster");
+        const rv = (name: string) => kubectlJson(w, ["get", "crd", name]).metadata.resourceVersion;
+        const before = Object.fromEntries(MONITORING_CRDS.map((n) => [n, rv(n)]));
+
+        await setConfig(w, stack, bundle("accepted", { "alertmanagers.monitoring.coreos.com": newField }));
+        const preview = await pulumiOk(w, ["preview", "--diff", "--stack", stack]);
+        const listed = MONITORING_CRDS.filter((n) => new RegExp(`~ ${n.replace(/\./g, "\\.")} *: "[0-9a-f]{64}" => "[0-9a-f]{64}"`).test(preview.stdout));
+        assert.deepEqual(listed, ["alertmanagers.monitoring.coreos.com"], preview.stdout.slice(-3000));
+
+        await setConfig(w, stack, bundle("refused", { "alertmanagers.monitoring.coreos.com": newField, "podmonitors.monitoring.coreos.com": toCluster }));
+        for (const command of ["preview", "up"]) {
+            const r = await pulumi(w, [command, ...(command === "up" ? ["--yes"] : []), "--stack", stack]);
+            assert.notEqual(r.code, 0, command);
+            assert.match(r.stdout + r.stderr, /the API server refuses CRD podmonitors\.monitoring\.coreos\.com of the new bundle \(server-side dry run\): HTTP 422: .*spec\.scope: Invalid value: "Cluster": field is immutable.*Nothing was applied\./, command);
+        }
+        // Dry runs only: not even the accepted CRD, which comes first in the bundle, was written.
+        assert.deepEqual(Object.fromEntries(MONITORING_CRDS.map((n) => [n, rv(n)])), before);
+        assert.equal(kubectlJson(w, ["get", "crd", "alertmanagers.monitoring.coreos.com"]).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.e2eNote, undefined);
+
+        await setConfig(w, stack, base);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
     test("e. a wrong bundle digest fails before anything is applied", async () => {

@@ -37,6 +37,8 @@ export interface CrdSetArgs {
 interface CrdSetState {
     names: string[];
     digest: string;
+    /** Each CRD's digest by name: the preview's diff shows which CRDs change. */
+    crdDigests?: Record<string, string>;
     /** Digest of this module's code: a change updates the set, so state carries the code delete and read run. */
     codeDigest?: string;
     /** Take CRDs over that another tool (Helm, kubectl create) applied. */
@@ -59,11 +61,19 @@ export function crdObjects(objects: KubeObject[], strip: boolean): KubeObject[] 
     return objects.filter(isCrd).map((c) => (strip ? stripDescriptions(c) : c));
 }
 
-function digestOf(crds: KubeObject[]): string {
+/** The digest state keeps of a list of CRDs (one CRD: a list of one). */
+export function digestOf(crds: KubeObject[]): string {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createHash } = require("node:crypto") as typeof import("node:crypto");
     return createHash("sha256").update(JSON.stringify(crds)).digest("hex");
 }
+
+export function crdDigests(crds: KubeObject[]): Record<string, string> {
+    return Object.fromEntries(crds.map((c) => [c.metadata.name, digestOf([c])]));
+}
+
+// What a value not known until the update looks like to a dynamic provider (a cluster being replaced).
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 // The provider runs in the engine's dynamic-provider process, from a serialized copy of these functions:
 // modules are required inside them, and the Kubernetes client only by the methods that talk to a cluster.
@@ -157,6 +167,49 @@ function renderFile(dir: string, name: string): string {
     return `${renderFolder(dir)}/apiextensions.k8s.io-v1-customresourcedefinition-${name}.yaml`;
 }
 
+type Call = Awaited<ReturnType<typeof apiClient>>;
+
+/** Server-side apply with force would silently take fields Helm or another stack owns. */
+async function refuseForeign(call: Call, crds: KubeObject[]): Promise<void> {
+    const foreign: string[] = [];
+    for (const c of crds) {
+        const r = await call("GET", `${CRD_PATH}/${c.metadata.name}`);
+        if (r.status === 404) continue;
+        if (r.status !== 200) throw failed(`read CRD ${c.metadata.name}`, r);
+        const others = (r.body.metadata?.managedFields ?? [])
+            // The API server records the CRD's status under its own name.
+            .filter((f) => f.subresource !== "status" && f.manager !== "kube-apiserver" && f.manager !== FIELD_MANAGER && !f.manager?.startsWith("pulumi-kubernetes"))
+            .map((f) => f.manager ?? "(unnamed)");
+        if (others.length > 0) foreign.push(`${c.metadata.name} (${[...new Set(others)].join(", ")})`);
+    }
+    if (foreign.length > 0) {
+        throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
+    }
+}
+
+/**
+ * The CRDs an update would apply, sent to the API server as a server-side dry run. Diff runs it, so a
+ * preview fails on what the API server would refuse (an immutable scope, a stored version dropped) and an
+ * update fails before its first CRD is applied, not halfway through the ten.
+ */
+async function dryRun(olds: CrdSetState, news: CrdSetState): Promise<void> {
+    if (news.renderDir || [news.kubeconfig, news.context, news.cacheFile, news.digest].includes(UNKNOWN)) return;
+    const same = olds.digest === news.digest;
+    const changes = (name: string) => !olds.names.includes(name) || (!same && olds.crdDigests?.[name] !== news.crdDigests?.[name]);
+    if (!news.names.some(changes)) return;
+    const crds = (await readCrds(news)).filter((c) => changes(c.metadata.name));
+    const call = await apiClient(news);
+    if (!news.adopt) await refuseForeign(call, crds);
+    for (const c of crds) {
+        const r = await call("PATCH", `${CRD_PATH}/${c.metadata.name}?fieldManager=${FIELD_MANAGER}&force=true&dryRun=All`, c);
+        // A preview identity may read but not write; the update's own apply still meets any refusal first.
+        if (r.status === 401 || r.status === 403) return;
+        if (r.status !== 200 && r.status !== 201) {
+            throw new Error(`the API server refuses CRD ${c.metadata.name} of the new bundle (server-side dry run): HTTP ${r.status}: ${r.body.message ?? "no message"}. Nothing was applied.`);
+        }
+    }
+}
+
 async function apply(s: CrdSetState): Promise<void> {
     const crds = await readCrds(s);
     if (s.renderDir) {
@@ -169,23 +222,7 @@ async function apply(s: CrdSetState): Promise<void> {
         return;
     }
     const call = await apiClient(s);
-    if (!s.adopt) {
-        // Server-side apply with force would silently take fields Helm or another stack owns.
-        const foreign: string[] = [];
-        for (const c of crds) {
-            const r = await call("GET", `${CRD_PATH}/${c.metadata.name}`);
-            if (r.status === 404) continue;
-            if (r.status !== 200) throw failed(`read CRD ${c.metadata.name}`, r);
-            const others = (r.body.metadata?.managedFields ?? [])
-                // The API server records the CRD's status under its own name.
-                .filter((f) => f.subresource !== "status" && f.manager !== "kube-apiserver" && f.manager !== FIELD_MANAGER && !f.manager?.startsWith("pulumi-kubernetes"))
-                .map((f) => f.manager ?? "(unnamed)");
-            if (others.length > 0) foreign.push(`${c.metadata.name} (${[...new Set(others)].join(", ")})`);
-        }
-        if (foreign.length > 0) {
-            throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
-        }
-    }
+    if (!s.adopt) await refuseForeign(call, crds);
     for (const c of crds) {
         const path = `${CRD_PATH}/${c.metadata.name}`;
         // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
@@ -258,7 +295,9 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
         const changed = (["digest", "retain", "kubeconfig", "context", "timeoutSeconds", "codeDigest", "adopt"] as const).some((k) => olds[k] !== news[k]);
         // After a refresh, names lists only the CRDs that still exist.
         const replaced = olds.renderDir !== news.renderDir;
-        return { changes: changed || replaced || !sameList(olds.names, news.names), replaces: replaced ? ["renderDir"] : [] };
+        const changes = changed || replaced || !sameList(olds.names, news.names) || JSON.stringify(olds.crdDigests) !== JSON.stringify(news.crdDigests);
+        if (changes && !replaced) await dryRun(olds, news);
+        return { changes, replaces: replaced ? ["renderDir"] : [] };
     },
     async create(inputs: CrdSetState) {
         await apply(inputs);
@@ -305,6 +344,7 @@ export class CrdSet extends pulumi.dynamic.Resource {
         const state: pulumi.Inputs = {
             names: crds.map((c) => c.metadata.name),
             digest: digestOf(crds),
+            crdDigests: crdDigests(crds),
             codeDigest: CODE_DIGEST,
             adopt: args.adopt,
             cacheFile: args.cacheFile,

@@ -74,6 +74,8 @@ describe("CI workflows: short-lived credentials, scoped secrets, pinned tools", 
         assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
         assert.equal(job.steps.find((s) => s.uses === "./.github/actions/alibaba-oidc")!.with!["role-arn"], "${{ vars.ALIBABA_CLOUD_PREVIEW_ROLE_ARN }}");
         assert.equal(job.steps.find((s) => s.uses === "pulumi/actions@v7")!.with!.command, "preview");
+        // The comment names the CRDs a bundle change touches (the set's crdDigests) only as a property diff.
+        assert.equal(job.steps.find((s) => s.uses === "pulumi/actions@v7")!.with!.diff, true);
         assert.deepEqual(secretsOf(preview.jobs.test), []);
         assert.deepEqual(Object.keys(preview.on), ["pull_request"]);
     });

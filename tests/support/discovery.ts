@@ -34,9 +34,30 @@ export async function discovery(unavailableFor: number, deployments: Record<stri
             resources: [{ name: "peerauthentications", singularName: "peerauthentication", namespaced: true, kind: "PeerAuthentication", verbs: ["get", "create"] }],
         }];
     };
+    const api = await fakeApiServer((_method, url) => answer(url));
+    return { kubeconfig: api.kubeconfig, requests: () => requests, close: api.close };
+}
+
+export interface Request {
+    method: string;
+    url: string;
+    body: string;
+}
+
+/**
+ * An HTTP server on 127.0.0.1 answering every request with what answer returns, and a kubeconfig for it
+ * (contexts c and dev); seen lists the requests so far.
+ */
+export async function fakeApiServer(answer: (method: string, url: string, body: string) => [number, unknown]): Promise<{ kubeconfig: string; seen: Request[]; close: () => void }> {
+    const seen: Request[] = [];
     const server = http.createServer((req, res) => {
-        const [code, body] = answer(req.url ?? "");
-        res.writeHead(code, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+            seen.push({ method: req.method ?? "", url: req.url ?? "", body });
+            const [code, reply] = answer(req.method ?? "", req.url ?? "", body);
+            res.writeHead(code, { "Content-Type": "application/json" }).end(JSON.stringify(reply));
+        });
     });
     await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
     server.unref();
@@ -49,7 +70,7 @@ export async function discovery(unavailableFor: number, deployments: Record<stri
         // "dev": the context the program tests name.
         "contexts: [{name: c, context: {cluster: c, user: u}}, {name: dev, context: {cluster: c, user: u}}]",
     ].join("\n");
-    return { kubeconfig, requests: () => requests, close: () => server.close() };
+    return { kubeconfig, seen, close: () => server.close() };
 }
 
 let ambient: Promise<string> | undefined;
