@@ -2,7 +2,7 @@
 // delivered as one typed object. Nothing here registers a resource, so a bad value stops the program
 // before anything exists in the cloud or the cluster.
 
-import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import * as pulumi from "@pulumi/pulumi";
 import { VERSIONS } from "./versions";
 
 export const PROJECT = "asm-prometheus-mtls";
@@ -13,9 +13,12 @@ export const PROJECT = "asm-prometheus-mtls";
  */
 export const ENGINE_CONFIG = { "pulumi:disable-default-providers": { value: ["kubernetes", "alicloud"] } };
 
-/** Whether the engine holds a config key as a secret (exported by the SDK, though not in its typings). */
+/**
+ * Whether the engine holds a config key as a secret. The SDK's entry point exports it as
+ * pulumi.runtime.isConfigSecret (what Config.get uses to warn about secrets), though its typings omit it.
+ */
 export function isConfigSecret(key: string): boolean {
-    const fn = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    const fn = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
     if (!fn) throw new Error("@pulumi/pulumi no longer exports runtime isConfigSecret; update lib/config.ts");
     return fn(key);
 }

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import * as YAML from "yaml";
 import { MeshPrometheus, MeshPrometheusArgs } from "../components/meshPrometheus";
 import { CERT_CONTRACT } from "../lib/certContract";
-import { operator, operatorObjects, PROMETHEUS_VERSION } from "./support/fixtures";
+import { CRD_SET, operator, operatorObjects, PROMETHEUS_VERSION } from "./support/fixtures";
 import { inStack, one } from "./support/harness";
 
 async function meshPrometheus(extra: Partial<MeshPrometheusArgs> = {}) {
@@ -17,7 +17,7 @@ async function meshPrometheus(extra: Partial<MeshPrometheusArgs> = {}) {
 
 describe("MeshPrometheus", () => {
     test("sidecar annotations, volume, mount and scrape class follow the certificate contract", async () => {
-        const { value: op, resources } = await meshPrometheus({ replicas: 3 });
+        const { resources } = await meshPrometheus({ replicas: 3 });
         const p = one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus");
         const spec = p.inputs.spec;
         // up waits until the operator reports it Available, and fails after 10 minutes if it never is.
@@ -48,7 +48,7 @@ describe("MeshPrometheus", () => {
         assert.equal(spec.serviceDiscoveryRole, "EndpointSlice");
         assert.deepEqual(spec.securityContext, { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } });
         // The custom resource waits for the operator that serves its CRD.
-        assert.ok((p.opts.dependsOn as unknown[]).includes(op));
+        for (const k of [`${CRD_SET}::operator-crds`, "kubernetes:apps/v1:Deployment::operator-prometheus-operator"]) assert.ok(p.waitsFor.includes(k), k);
     });
 
     test("RBAC: least privilege for discovery, bound to Prometheus's own ServiceAccount", async () => {

@@ -55,7 +55,7 @@ describe("MtlsServiceMonitor", () => {
         const nsLabels = { "kubernetes.io/metadata.name": sm.inputs.metadata.namespace };
         assert.ok(matchesLabels(prom.inputs.spec.serviceMonitorNamespaceSelector.matchLabels, nsLabels));
         assert.ok(!matchesLabels(prom.inputs.spec.serviceMonitorNamespaceSelector.matchLabels, { "kubernetes.io/metadata.name": "default" }));
-        assert.deepEqual(sm.opts.dependsOn, [value.op, value.app]);
+        for (const k of ["kubernetes:apps/v1:Deployment::operator-prometheus-operator", "kubernetes:apps/v1:Deployment::bookinfo-productpage-v1", "kubernetes:core/v1:Namespace::bookinfo-ns"]) assert.ok(sm.waitsFor.includes(k), k);
         assert.equal(await resolve(value.prometheus.namespaceName), "obs");
     });
 });

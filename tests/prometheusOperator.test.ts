@@ -35,7 +35,7 @@ describe("PrometheusOperator", () => {
         const deployment = one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator");
         assert.equal(deployment.inputs.metadata.namespace, "default");
         assert.equal(deployment.opts.retainOnDelete, undefined);
-        assert.equal((deployment.opts.dependsOn as unknown[]).length, 1);
+        assert.ok(deployment.waitsFor.includes(`${CRD_SET}::operator-crds`));
         one(resources, "kubernetes:core/v1:ServiceAccount", "operator-prometheus-operator");
         one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "operator-prometheus-operator");
         assert.equal(resources.filter((r) => r.custom).length, objects.length - crds.length + 1);

@@ -15,15 +15,14 @@ function strict(kubeconfig: string, apiTimeoutSeconds: number) {
 
 describe("StrictMtls", () => {
     test("a namespace-wide STRICT PeerAuthentication in the app's namespace, after that namespace", async () => {
-        const { value: app, resources } = await inStack(() => {
+        const { resources } = await inStack(() => {
             const app = new Bookinfo("bookinfo", { objects: [], namespace: "shop", awaitServiceEndpoints: true });
             new StrictMtls("strict", { app, access: {}, apiTimeoutSeconds: 0 });
-            return app;
         });
         const pa = one(resources, "kubernetes:security.istio.io/v1:PeerAuthentication");
         assert.deepEqual(pa.inputs.metadata, { name: "default", namespace: "shop" });
         assert.deepEqual(pa.inputs.spec, { mtls: { mode: "STRICT" } });
-        assert.deepEqual(pa.opts.dependsOn, [app.namespace]);
+        assert.deepEqual(pa.waitsFor, ["kubernetes:core/v1:Namespace::bookinfo-ns"]);
     });
 
     test("waits until the API server serves security.istio.io/v1 peerauthentications, then applies it", async () => {

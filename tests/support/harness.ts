@@ -8,18 +8,28 @@ import { emptyClusterKubeconfigFile } from "./discovery";
 import { urlTemplate } from "./upstream";
 
 // Runs the real program (or a component) under Pulumi's mocks and returns what that run registered, with
-// the resource options seen by a stack transformation (mocks receive inputs only).
+// the resource options as the engine receives them in the registration request (mocks get inputs only).
 
 export interface Recorded {
     type: string;
     name: string;
     custom: boolean;
     inputs: Record<string, any>;
-    opts: pulumi.ResourceOptions;
+    opts: Requested;
     /** "type::name" of every resource this one waits for, implicit (its inputs' outputs) and explicit, and its provider. */
     waitsFor: string[];
     /** "type::name" of the provider given in its options; undefined: the engine's default provider. */
     provider?: string;
+}
+
+/** The options of a registration, as the engine receives them. */
+export interface Requested {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    customTimeouts?: { create?: string; update?: string; delete?: string };
+    additionalSecretOutputs: string[];
+    /** The type of each alias (the SDK's Kubernetes classes alias their kinds' earlier apiVersions). */
+    aliasTypes: string[];
 }
 
 export interface Invoke {
@@ -36,7 +46,7 @@ export interface Registered {
 }
 
 /** The run in progress: the mocks are process-wide, so each run gets its own record, and runs never overlap. */
-let current: (Registered & { opts: Map<string, pulumi.ResourceOptions>; account: Account }) | undefined;
+let current: (Registered & { account: Account }) | undefined;
 
 /** The cloud account as the provider's data sources describe it. */
 export interface Account {
@@ -84,7 +94,8 @@ pulumi.runtime.setMocks(
             const run = record();
             if (args.type !== "pulumi:pulumi:Stack") {
                 const key = `${args.type}::${args.name}`;
-                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: run.opts.get(key) ?? {}, waitsFor: dependencies.get(key) ?? [], provider: args.provider ? keyOf(args.provider) : undefined });
+                const seen = requests.get(key);
+                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: seen?.opts ?? { additionalSecretOutputs: [], aliasTypes: [] }, waitsFor: seen?.waitsFor ?? [], provider: args.provider ? keyOf(args.provider) : undefined });
             }
             return { id: args.custom === false ? undefined : `${args.name}-id`, state: { ...args.inputs, ...PROVIDER_OUTPUTS[args.type] } };
         },
@@ -122,21 +133,36 @@ function keyOf(urn: string): string {
     return `${qualifiedType.split("$").pop()}::${name}`;
 }
 
-// The mocks see inputs only; the dependencies the SDK computed (explicit, implicit through outputs, and the
-// provider) travel in the registration request, read here before the mocks get it.
-const dependencies = new Map<string, string[]>();
+// The mocks see inputs only; the options and the dependencies the SDK computed (explicit, implicit through
+// outputs, and the provider) travel in the registration request, read here before the mocks get it.
+const requests = new Map<string, { opts: Requested; waitsFor: string[] }>();
 {
     interface RegisterRequest {
         getType(): string;
         getName(): string;
         getDependenciesList(): string[];
         getProvider(): string;
+        hasProtect(): boolean;
+        getProtect(): boolean | undefined;
+        hasRetainondelete(): boolean;
+        getRetainondelete(): boolean | undefined;
+        getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+        getAdditionalsecretoutputsList(): string[];
+        getAliasesList(): { getUrn(): string; getSpec(): { getType(): string } | undefined }[];
     }
     const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         const provider = req.getProvider();
-        dependencies.set(`${req.getType()}::${req.getName()}`, [...req.getDependenciesList(), ...(provider ? [provider] : [])].map(keyOf));
+        const timeouts = req.getCustomtimeouts();
+        const opts: Requested = {
+            protect: req.hasProtect() ? req.getProtect() : undefined,
+            retainOnDelete: req.hasRetainondelete() ? req.getRetainondelete() : undefined,
+            customTimeouts: timeouts && { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined },
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            aliasTypes: req.getAliasesList().map((a) => a.getSpec()?.getType() || keyOf(a.getUrn()).split("::")[0]),
+        };
+        requests.set(`${req.getType()}::${req.getName()}`, { opts, waitsFor: [...req.getDependenciesList(), ...(provider ? [provider] : [])].map(keyOf) });
         return register(req, callback);
     };
 }
@@ -144,16 +170,12 @@ const dependencies = new Map<string, string[]>();
 /** Runs fn as the body of a root stack, as the engine does; returns what it registered, or how it failed. */
 export async function attempt<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT): Promise<Registered & { value?: T; error?: unknown }> {
     if (current) throw new Error("runs under the mocks must not overlap");
-    const run = (current = { resources: [], invokes: [], opts: new Map(), account });
+    const run = (current = { resources: [], invokes: [], account });
     let value: T | undefined;
     let error: unknown;
     try {
         // The error is kept out of the stack resource, whose own promises would otherwise reject unhandled.
         await pulumi.runtime.runInPulumiStack(async () => {
-            pulumi.runtime.registerStackTransformation((a) => {
-                run.opts.set(`${a.type}::${a.name}`, a.opts);
-                return undefined;
-            });
             try {
                 value = await fn();
             } catch (e) {
