@@ -50,9 +50,10 @@ export = async () => {
         objects: upstream.bookinfoObjects,
         namespace: cfg.namespaces.app,
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,
+        adoptExisting: cfg.adoptExisting,
         keepOnDestroy: cfg.keepOnDestroy.bookinfo,
     }, { providers: [kube] });
-    const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds }, { providers: [kube] }) : undefined;
+    const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds, adoptExisting: cfg.adoptExisting }, { providers: [kube] }) : undefined;
 
     const prometheus = new MeshPrometheus("prometheus", {
         ...cfg.prometheus,
@@ -60,6 +61,7 @@ export = async () => {
         namespace: cfg.namespaces.monitoring,
         serviceMonitorNamespace: bookinfo.namespaceName,
         operator,
+        adoptExisting: cfg.adoptExisting,
     }, { providers: [kube] });
 
     const monitors = upstream.scrapeTargets.map((target) => new MtlsServiceMonitor(`monitor-${target.service}`, {
@@ -68,6 +70,7 @@ export = async () => {
         interval: cfg.scrape.interval,
         path: cfg.scrape.path,
         prometheus,
+        adoptExisting: cfg.adoptExisting,
     }, { providers: [kube] }));
 
     return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict });

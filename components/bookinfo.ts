@@ -1,6 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { injectedNamespace } from "../lib/certContract";
+import { injectedNamespace, InjectedNamespace } from "../lib/certContract";
 import { declareObjects } from "../lib/kubeObjects";
 import { KubeObject } from "../lib/manifests";
 
@@ -10,21 +9,22 @@ export interface BookinfoArgs {
     namespace: string;
     /** Wait for the Services' endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
+    /** Take over objects of the same names made by hand (the guide's Bookinfo). */
+    adoptExisting: boolean;
     /** Leave the namespace and the objects in the cluster on destroy. */
     keepOnDestroy?: boolean;
 }
 
-/** Istio's Bookinfo sample in a namespace of its own, labelled for sidecar injection. */
+/** Istio's Bookinfo sample in a namespace labelled for sidecar injection (its own, or default as in the guide). */
 export class Bookinfo extends pulumi.ComponentResource {
-    readonly namespace: k8s.core.v1.Namespace;
+    readonly namespace: InjectedNamespace["resource"];
     readonly namespaceName: pulumi.Output<string>;
     readonly resources: pulumi.CustomResource[];
 
     constructor(name: string, args: BookinfoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:app:Bookinfo", name, {}, opts);
         const keep = args.keepOnDestroy ? { retainOnDelete: true } : {};
-        this.namespace = injectedNamespace(`${name}-ns`, args.namespace, { parent: this, ...keep });
-        this.namespaceName = this.namespace.metadata.name;
+        ({ resource: this.namespace, name: this.namespaceName } = injectedNamespace(`${name}-ns`, args.namespace, { parent: this, ...keep }));
 
         const placed = args.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: args.namespace } }));
         this.resources = declareObjects(name, placed, { parent: this, dependsOn: [this.namespace], ...keep }, args);

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
     injectedNamespace,
+    InjectedNamespace,
     SIDECAR_INJECT_LABELS,
     certVolume,
     prometheusCertMount,
@@ -9,6 +10,7 @@ import {
     sidecarAnnotations,
 } from "../lib/certContract";
 import { prometheusImage } from "../lib/images";
+import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { PrometheusOperator } from "./prometheusOperator";
 
 export interface MeshPrometheusArgs {
@@ -27,6 +29,8 @@ export interface MeshPrometheusArgs {
     serviceMonitorNamespace: pulumi.Input<string>;
     /** The operator that reconciles this Prometheus; the custom resource waits for it (its CRDs). */
     operator: PrometheusOperator;
+    /** Take over objects of the same names made by hand (the guide's Prometheus, mapped by name). */
+    adoptExisting: boolean;
 }
 
 /** Scrape class that carries the mesh client certificate; ServiceMonitors opt in by this name. */
@@ -37,7 +41,7 @@ const MTLS_SCRAPE_CLASS = "istio-mtls";
  * workload certificate to a memory volume, and a scrape class presents it.
  */
 export class MeshPrometheus extends pulumi.ComponentResource {
-    readonly namespace: k8s.core.v1.Namespace;
+    readonly namespace: InjectedNamespace["resource"];
     readonly serviceAccount: k8s.core.v1.ServiceAccount;
     readonly clusterRole: k8s.rbac.v1.ClusterRole;
     readonly clusterRoleBinding: k8s.rbac.v1.ClusterRoleBinding;
@@ -55,16 +59,16 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         this.operator = args.operator;
         this.serviceMonitorLabels = { "monitoring.asm-prometheus-mtls.io/prometheus": args.name };
 
-        this.namespace = injectedNamespace(`${name}-ns`, args.namespace, { parent: this });
-        this.namespaceName = this.namespace.metadata.name;
+        ({ resource: this.namespace, name: this.namespaceName } = injectedNamespace(`${name}-ns`, args.namespace, { parent: this }));
+        const adopt = adoptionAnnotations(args.adoptExisting);
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: `prometheus-${args.name}`, namespace: this.namespaceName },
+            metadata: withAnnotations({ name: `prometheus-${args.name}`, namespace: this.namespaceName }, adopt),
         }, { parent: this });
 
         // What Prometheus's Kubernetes service discovery reads for ServiceMonitor targets, nothing more.
         this.clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-role`, {
-            metadata: { name: `prometheus-${args.namespace}-${args.name}` },
+            metadata: withAnnotations({ name: `prometheus-${args.namespace}-${args.name}` }, adopt),
             rules: [
                 { apiGroups: [""], resources: ["services", "endpoints", "pods"], verbs: ["get", "list", "watch"] },
                 { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
@@ -73,7 +77,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
 
         // The guide never binds its role, and Prometheus then fails with "endpoints is forbidden".
         this.clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-binding`, {
-            metadata: { name: `prometheus-${args.namespace}-${args.name}` },
+            metadata: withAnnotations({ name: `prometheus-${args.namespace}-${args.name}` }, adopt),
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: this.clusterRole.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
         }, { parent: this });
@@ -81,12 +85,11 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         this.prometheus = new k8s.apiextensions.CustomResource(`${name}-prometheus`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "Prometheus",
-            metadata: {
-                name: args.name,
-                namespace: this.namespaceName,
+            metadata: withAnnotations({ name: args.name, namespace: this.namespaceName }, {
                 // An up whose Prometheus never runs (no sidecar certificate, image pull refused) fails here.
-                ...(args.awaitAvailable ? { annotations: { "pulumi.com/waitFor": "condition=Available", "pulumi.com/timeoutSeconds": "600" } } : {}),
-            },
+                ...(args.awaitAvailable ? { "pulumi.com/waitFor": "condition=Available", "pulumi.com/timeoutSeconds": "600" } : {}),
+                ...adopt,
+            }),
             spec: {
                 replicas: args.replicas,
                 version: args.version,

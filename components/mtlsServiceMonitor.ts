@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { ScrapeTarget } from "../lib/upstream";
 import type { Bookinfo } from "./bookinfo";
 import type { MeshPrometheus } from "./meshPrometheus";
@@ -13,6 +14,8 @@ export interface MtlsServiceMonitorArgs {
     path: string;
     /** The Prometheus that selects this ServiceMonitor and owns the mTLS scrape class. */
     prometheus: MeshPrometheus;
+    /** Take over a ServiceMonitor of the same name made by hand (the guide's productpage). */
+    adoptExisting: boolean;
 }
 
 /** A ServiceMonitor scraping one Service over HTTPS with the mesh client certificate. */
@@ -24,7 +27,7 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
         this.serviceMonitor = new k8s.apiextensions.CustomResource(`${name}-sm`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "ServiceMonitor",
-            metadata: { name: args.target.service, namespace: args.app.namespaceName, labels: args.prometheus.serviceMonitorLabels },
+            metadata: withAnnotations({ name: args.target.service, namespace: args.app.namespaceName, labels: args.prometheus.serviceMonitorLabels }, adoptionAnnotations(args.adoptExisting)),
             spec: {
                 selector: { matchLabels: args.target.selector },
                 // TLS comes from the scrape class: the files it names live in the Prometheus pod, and a

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { waitUntilServed } from "../lib/apiServed";
 import { configKey } from "../lib/config";
+import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { KubeAccess } from "../lib/kubeProvider";
 import type { AsmMesh } from "./asmMesh";
 import type { Bookinfo } from "./bookinfo";
@@ -15,6 +16,8 @@ export interface StrictMtlsArgs {
     access: KubeAccess;
     /** How long an up waits for that API; 0: not at all. */
     apiTimeoutSeconds: number;
+    /** Take over a PeerAuthentication "default" made by hand in that namespace. */
+    adoptExisting: boolean;
 }
 
 const PEER_AUTHENTICATIONS = { group: "security.istio.io", version: "v1", resource: "peerauthentications" };
@@ -41,7 +44,7 @@ export class StrictMtls extends pulumi.ComponentResource {
             apiVersion: `${PEER_AUTHENTICATIONS.group}/${PEER_AUTHENTICATIONS.version}`,
             kind: "PeerAuthentication",
             // "default" is the conventional name of a namespace-wide policy.
-            metadata: { name: "default", namespace: args.app.namespaceName },
+            metadata: withAnnotations({ name: "default", namespace: args.app.namespaceName }, adoptionAnnotations(args.adoptExisting)),
             spec: { mtls: { mode } },
         }, { parent: this, dependsOn: [args.app.namespace, ...(args.mesh ? [args.mesh] : [])] });
         this.registerOutputs({});

@@ -111,50 +111,92 @@ describe("upgrade: a stack made by earlier code moves to this code (its own stac
     });
 });
 
+/** Step 2 and 3 of the guide, as it prints them (kubectl apply in default). */
+const GUIDE_OBJECTS = [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "prometheus-full-access", namespace: "default" } },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "prometheus-full-access" }, rules: [{ apiGroups: [""], resources: ["services", "endpoints", "pods"], verbs: ["get", "list", "watch"] }] },
+    {
+        apiVersion: "monitoring.coreos.com/v1", kind: "Prometheus", metadata: { name: "default", namespace: "default", labels: { prometheus: "default" } },
+        spec: { replicas: 2, version: "v2.26.0", serviceAccountName: "prometheus-full-access", serviceMonitorSelector: { matchLabels: { team: "bookinfo" } } },
+    },
+    {
+        apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: "productpage", namespace: "default", labels: { app: "productpage", team: "bookinfo" } },
+        spec: { selector: { matchLabels: { app: "productpage" } }, endpoints: [{ port: "http-9080", interval: "30s", path: "/metrics", scheme: "https", tlsConfig: { caFile: "/etc/prom-certs/root-cert.pem", certFile: "/etc/prom-certs/cert-chain.pem", keyFile: "/etc/prom-certs/key.pem", insecureSkipVerify: true } }] },
+    },
+];
+
 describe("adoption: the guide's hand-made install taken over (its own stack)", () => {
     const stack = "adopt";
-    const operatorDeployment = () => kubectlJson(w, ["get", "deployment", "prometheus-operator", "-n", "default", "--show-managed-fields"]);
+    const bundleUrl = () => `${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`;
+    const bookinfoUrl = () => `${w.mirrorUrl}/${atVersion(mirrorPath("bookinfo"), VERSIONS.istio.version)}`;
+    const get = (kind: string, name: string) => kubectlJson(w, ["get", kind, name, "-n", "default", "--show-managed-fields"]);
     const managers = (o: any) => o.metadata.managedFields.map((f: any) => f.manager).sort();
+    // The guide's names mapped onto the stack's settings: everything in default, the Prometheus called default.
+    const guideLayout = { appNamespace: "default", monitoringNamespace: "default", prometheusName: "default" };
 
     test("refused without adoptExisting, nothing applied; with it, up takes over without a restart or a deletion, and nothing is left to change", async () => {
-        // The guide, by hand: the operator bundle with kubectl create, Bookinfo in an injected namespace.
-        kubectl(w, ["create", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`]);
-        kubectl(w, ["create", "namespace", "bookinfo"]);
-        kubectl(w, ["label", "namespace", "bookinfo", "istio-injection=enabled"]);
-        kubectl(w, ["create", "-n", "bookinfo", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("bookinfo"), VERSIONS.istio.version)}`]);
-        const handMade = operatorDeployment();
-        const productpage = kubectlJson(w, ["get", "deployment", "productpage-v1", "-n", "bookinfo"]);
-        assert.ok(!managers(handMade).some((m: string) => m.startsWith("pulumi")));
+        // The guide, by hand, all in default: Bookinfo with injection, the operator bundle, its Prometheus and ServiceMonitor.
+        kubectl(w, ["label", "namespace", "default", "istio-injection=enabled"]);
+        kubectl(w, ["apply", "-n", "default", "-f", bookinfoUrl()]);
+        kubectl(w, ["create", "-f", bundleUrl()]);
+        kubectl(w, ["wait", "--for=condition=Established", ...MONITORING_CRDS.map((n) => `crd/${n}`), "--timeout=120s"]);
+        const guideFile = path.join(w.tmp, "guide-objects.yaml");
+        writeFileSync(guideFile, GUIDE_OBJECTS.map((o) => YAML.stringify(o)).join("---\n"));
+        kubectl(w, ["apply", "-f", guideFile]);
+        const handMade = Object.fromEntries(([["deployment", "prometheus-operator"], ["deployment", "productpage-v1"], ["prometheus", "default"], ["servicemonitor", "productpage"]] as const).map(([k, n]) => [`${k}/${n}`, get(k, n)]));
+        assert.ok(!Object.values(handMade).some((o) => managers(o).some((m: string) => m.startsWith("pulumi"))));
+        const replicaSets = (owner: string) => kubectlJson(w, ["get", "replicasets", "-n", "default"]).items.filter((rs: any) => rs.metadata.ownerReferences?.some((r: any) => r.uid === owner)).map((rs: any) => rs.metadata.uid).sort();
+        const replicaSetsBefore = Object.fromEntries(["deployment/prometheus-operator", "deployment/productpage-v1"].map((key) => [key, replicaSets(handMade[key].metadata.uid)]));
+        assert.ok(Object.values(replicaSetsBefore).every((l) => l.length === 1), JSON.stringify(replicaSetsBefore));
 
-        await newStack(w, stack, stackConfig(w, { retainCrds: false }));
+        await newStack(w, stack, stackConfig(w, guideLayout));
         const refused = await pulumi(w, ["up", "--yes", "--stack", stack]);
         assert.notEqual(refused.code, 0);
-        assert.match(refused.stdout + refused.stderr, /the cluster already has Deployment default\/prometheus-operator, bookinfo\/details-v1, .*made outside Pulumi \(field managers: .*kubectl-create.*\)\. Set asm-prometheus-mtls:adoptExisting true/);
-        assert.deepEqual(managers(operatorDeployment()), managers(handMade), "the refused up applied nothing");
-        assert.equal(exists(w, "namespace", "monitoring"), false);
+        assert.match(refused.stdout + refused.stderr, /the cluster already has Deployment default\/details-v1, default\/productpage-v1, default\/prometheus-operator, .*made outside Pulumi \(field managers: .*kubectl-create.*\)\. Set asm-prometheus-mtls:adoptExisting true/);
+        for (const [key, o] of Object.entries(handMade)) assert.deepEqual(managers(get(...(key.split("/") as [string, string]))), managers(o), `the refused up applied nothing to ${key}`);
 
-        await setConfig(w, stack, stackConfig(w, { retainCrds: false, adoptExisting: true }));
+        await setConfig(w, stack, stackConfig(w, { ...guideLayout, adoptExisting: true }));
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
-        const adopted = operatorDeployment();
-        // The same objects, their pod templates untouched: no restart.
-        assert.equal(adopted.metadata.uid, handMade.metadata.uid);
-        assert.equal(adopted.metadata.generation, handMade.metadata.generation);
-        assert.ok(managers(adopted).some((m: string) => m.startsWith("pulumi-kubernetes")), managers(adopted).join(","));
-        const pp = kubectlJson(w, ["get", "deployment", "productpage-v1", "-n", "bookinfo"]);
-        assert.deepEqual([pp.metadata.uid, pp.metadata.generation], [productpage.metadata.uid, productpage.metadata.generation]);
+        for (const [key, o] of Object.entries(handMade)) {
+            const now = get(...(key.split("/") as [string, string]));
+            // The same objects: no custom resource deleted and created again.
+            assert.equal(now.metadata.uid, o.metadata.uid, key);
+            assert.ok(managers(now).some((m: string) => m.startsWith("pulumi-kubernetes")), `${key}: ${managers(now).join(",")}`);
+        }
+        // The Deployments' pod templates untouched and no new ReplicaSet: no rollout, no restart. (Their
+        // generation does move: a Deployment counts annotation changes too, and adoption adds patchForce.)
+        for (const key of ["deployment/prometheus-operator", "deployment/productpage-v1"]) {
+            assert.deepEqual(get(...(key.split("/") as [string, string])).spec.template, handMade[key].spec.template, key);
+            assert.deepEqual(replicaSets(handMade[key].metadata.uid), replicaSetsBefore[key], key);
+        }
+        // The guide's Prometheus now runs as the stack declares it: the mTLS scrape class, its own ServiceAccount.
+        const prometheus = get("prometheus", "default");
+        assert.equal(prometheus.spec.scrapeClasses[0].name, "istio-mtls");
+        assert.equal(prometheus.spec.serviceAccountName, "prometheus-default");
+        assert.equal(get("servicemonitor", "productpage").spec.endpoints[0].scheme, "https");
+        // default is labelled, not owned: there is no Namespace resource to delete it.
+        assert.equal(kubectlJson(w, ["get", "namespace", "default"]).metadata.labels["istio-injection"], "enabled");
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
 
-        // The operator outlives the stack, as chosen; Bookinfo goes.
-        await setConfig(w, stack, stackConfig(w, { retainCrds: false, adoptExisting: true, keepOnDestroy: ["operator"] }));
+        // The operator and Bookinfo outlive the stack, as chosen; the stack's Prometheus and ServiceMonitor go.
+        await setConfig(w, stack, stackConfig(w, { ...guideLayout, adoptExisting: true, keepOnDestroy: ["operator", "bookinfo"] }));
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
-        assert.equal(operatorDeployment().metadata.uid, handMade.metadata.uid);
-        assert.ok(!exists(w, "deployment", "productpage-v1", "bookinfo") || kubectlJson(w, ["get", "namespace", "bookinfo"]).status.phase === "Terminating");
-        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
+        for (const key of ["deployment/prometheus-operator", "deployment/productpage-v1"]) assert.equal(get(...(key.split("/") as [string, string])).metadata.uid, handMade[key].metadata.uid, key);
+        assert.equal(exists(w, "prometheus", "default", "default"), false);
+        assert.equal(exists(w, "servicemonitor", "productpage", "default"), false);
+        const ns = kubectlJson(w, ["get", "namespace", "default"]);
+        assert.equal(ns.status.phase, "Active");
+        assert.equal(ns.metadata.labels["istio-injection"], "enabled");
+        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), true, `${crd} retained`);
         await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
-        kubectl(w, ["delete", "--ignore-not-found", "-f", `${w.mirrorUrl}/${atVersion(mirrorPath("operator"), TO)}`]);
-        // The next stack creates these namespaces again.
-        kubectl(w, ["wait", "--for=delete", "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
+
+        // Back to an empty cluster for the next stacks.
+        kubectl(w, ["delete", "--ignore-not-found", "-f", guideFile]);
+        kubectl(w, ["delete", "--ignore-not-found", "-n", "default", "-f", bookinfoUrl()]);
+        kubectl(w, ["delete", "--ignore-not-found", "-f", bundleUrl()]);
+        kubectl(w, ["label", "namespace", "default", "istio-injection-"]);
+        kubectl(w, ["wait", "--for=delete", "deployment/prometheus-operator", "deployment/productpage-v1", "-n", "default", "--timeout=120s"]);
     });
 });
 

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { SHARED_NAMESPACE } from "./config";
 
 // The contract between the Prometheus pod's Istio sidecar (which writes the workload certificate) and
 // the Prometheus container (which presents it when scraping). Both sides are generated from here, so a
@@ -44,10 +45,21 @@ const INJECTION_NAMESPACE_LABELS: Record<string, string> = { "istio-injection": 
  * A namespace whose pods get a sidecar. It also carries the name label the API server sets itself, so a
  * selector on it (the Prometheus's ServiceMonitor namespace selector) matches from the first apply.
  */
-export function injectedNamespace(name: string, namespace: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(name, {
+export function injectedNamespace(name: string, namespace: string, opts: pulumi.CustomResourceOptions): InjectedNamespace {
+    if (namespace === SHARED_NAMESPACE) {
+        const patch = new k8s.core.v1.NamespacePatch(name, { metadata: { name: namespace, labels: INJECTION_NAMESPACE_LABELS } }, opts);
+        return { resource: patch, name: patch.metadata.apply((m) => m.name ?? namespace) };
+    }
+    const ns = new k8s.core.v1.Namespace(name, {
         metadata: { name: namespace, labels: { ...INJECTION_NAMESPACE_LABELS, "kubernetes.io/metadata.name": namespace } },
     }, opts);
+    return { resource: ns, name: ns.metadata.name };
+}
+
+export interface InjectedNamespace {
+    /** What the namespace's objects wait for. */
+    resource: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch;
+    name: pulumi.Output<string>;
 }
 
 // Memory-backed so the private key never reaches the node's disk.

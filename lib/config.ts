@@ -8,6 +8,12 @@ import { VERSIONS } from "./versions";
 export const PROJECT = "asm-prometheus-mtls";
 
 /**
+ * Kubernetes' own namespace, where the guide puts everything: it always exists and cannot be deleted, so
+ * the stack only adds the injection label there (a server-side patch, whose destroy gives the label up).
+ */
+export const SHARED_NAMESPACE = "default";
+
+/**
  * Engine settings of every stack, declared in Pulumi.yaml (npm run config-docs): a resource or invoke
  * that misses its provider option fails instead of reaching the ambient kubeconfig or cloud credentials.
  */
@@ -92,11 +98,11 @@ const URL_TEMPLATE = rule("an http(s):// or file:// URL containing {version}", (
     }
 });
 /** A namespace the stack creates, labels for injection and deletes on destroy. */
-const OWN_NAMESPACE: Rule = {
-    accepted: `${DNS_LABEL_TEXT}, not default or kube-* (the stack labels it for injection and deletes it on destroy)`,
+const INJECTED_NAMESPACE: Rule = {
+    accepted: `${DNS_LABEL_TEXT}, not kube-* (the stack labels it for injection and deletes it on destroy; default it only labels)`,
     refuse: (v: string) => {
         if (!DNS_LABEL.test(v)) return DNS_LABEL_TEXT;
-        if (v === "default" || v.startsWith("kube-")) return "a namespace of this stack's own (not default or kube-*), since the stack labels it for injection and deletes it on destroy";
+        if (v.startsWith("kube-")) return "not kube-* (Kubernetes' own namespaces), since the stack labels the namespace for injection and deletes it on destroy";
         return undefined;
     },
 };
@@ -146,8 +152,8 @@ export const SETTINGS = {
     bookinfoUrlTemplate: { type: "string", default: ISTIO.files.bookinfo.url, description: "Where bookinfo.yaml is downloaded from; {version} is replaced.", accepts: URL_TEMPLATE },
     bookinfoSha256: { type: "string", description: "sha256 of bookinfo.yaml. Needed for a version the code does not know.", accepts: matches(SHA256, "64 lower-case hex characters") },
 
-    appNamespace: { type: "string", default: "bookinfo", description: "Namespace of Bookinfo and of the ServiceMonitors (sidecar-injected).", accepts: OWN_NAMESPACE },
-    monitoringNamespace: { type: "string", default: "monitoring", description: "Namespace of Prometheus (sidecar-injected).", accepts: OWN_NAMESPACE },
+    appNamespace: { type: "string", default: "bookinfo", description: "Namespace of Bookinfo and of the ServiceMonitors (sidecar-injected). default (the guide's) is labelled, never created or deleted.", accepts: INJECTED_NAMESPACE },
+    monitoringNamespace: { type: "string", default: "monitoring", description: "Namespace of Prometheus (sidecar-injected). default (the guide's) is labelled, never created or deleted.", accepts: INJECTED_NAMESPACE },
     prometheusName: { type: "string", default: "mesh", description: "Name of the Prometheus custom resource.", accepts: matches(DNS_LABEL, DNS_LABEL_TEXT) },
     prometheusReplicas: { type: "integer", default: 2, description: "Prometheus replicas (each scrapes every target).", accepts: atLeast(1) },
     prometheusVersion: { type: "string", default: VERSIONS.prometheus.version, description: "Prometheus version (>= v3.0.0: fallbackScrapeProtocol).", accepts: rule(`a Prometheus version >= v3.0.0 such as ${VERSIONS.prometheus.version}`, (v: string) => /^v(\d+)\.\d+\.\d+$/.test(v) && Number(/^v(\d+)/.exec(v)![1]) >= 3) },
@@ -322,12 +328,13 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
     if (edition && spec && MESH_SPECS[edition] && !MESH_SPECS[edition].includes(spec)) {
         problems.push(`${configKey("meshClusterSpec")}: ${show(spec)} is not accepted with ${configKey("meshEdition")} ${edition}; accepted: ${MESH_SPECS[edition].join(" or ")} (or unset)`);
     }
+    // Namespaces the stack creates are one resource each; default, which it only labels, may be shared (the guide's layout).
     const operatorNs = v.operatorNamespace as string | undefined;
-    if (operatorNs !== undefined && (operatorNs === v.appNamespace || operatorNs === v.monitoringNamespace)) {
-        problems.push(`${configKey("operatorNamespace")}: ${show(operatorNs)} is not accepted; accepted: a namespace other than appNamespace and monitoringNamespace (those are sidecar-injected and deleted on destroy)`);
+    if (operatorNs !== undefined && operatorNs !== SHARED_NAMESPACE && (operatorNs === v.appNamespace || operatorNs === v.monitoringNamespace)) {
+        problems.push(`${configKey("operatorNamespace")}: ${show(operatorNs)} is not accepted; accepted: a namespace other than appNamespace and monitoringNamespace (those are sidecar-injected and deleted on destroy), or ${SHARED_NAMESPACE}`);
     }
-    if (v.appNamespace !== undefined && v.appNamespace === v.monitoringNamespace) {
-        problems.push(`${configKey("monitoringNamespace")}: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace`);
+    if (v.appNamespace !== undefined && v.appNamespace !== SHARED_NAMESPACE && v.appNamespace === v.monitoringNamespace) {
+        problems.push(`${configKey("monitoringNamespace")}: ${show(String(v.monitoringNamespace))} is not accepted; accepted: a namespace other than appNamespace, or ${SHARED_NAMESPACE} for both`);
     }
     return problems;
 }

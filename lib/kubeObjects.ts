@@ -39,7 +39,7 @@ export function declareObjects(
     prefix: string,
     objects: KubeObject[],
     opts: pulumi.CustomResourceOptions,
-    { awaitServiceEndpoints = true }: { awaitServiceEndpoints?: boolean } = {},
+    { awaitServiceEndpoints = true, adoptExisting = false }: { awaitServiceEndpoints?: boolean; adoptExisting?: boolean } = {},
 ): pulumi.CustomResource[] {
     const seen = new Set<string>();
     return objects.map((o) => {
@@ -48,13 +48,24 @@ export function declareObjects(
         const key = `${typeToken(o)}::${name}`;
         if (seen.has(key)) throw new Error(`manifest declares ${o.kind} ${o.metadata.name} twice`);
         seen.add(key);
-        return declare(awaitServiceEndpoints || o.kind !== "Service" ? o : skipAwait(o), name, opts);
+        const skip: Record<string, string> = !awaitServiceEndpoints && o.kind === "Service" ? { "pulumi.com/skipAwait": "true" } : {};
+        return declare({ ...o, metadata: withAnnotations(o.metadata, { ...skip, ...adoptionAnnotations(adoptExisting) }) }, name, opts);
     });
 }
 
-function skipAwait(o: KubeObject): KubeObject {
-    const annotations = { ...(o.metadata.annotations as Record<string, string> | undefined), "pulumi.com/skipAwait": "true" };
-    return { ...o, metadata: { ...o.metadata, annotations } };
+/**
+ * With adoptExisting, the provider forces each server-side apply (pulumi.com/patchForce): fields a
+ * hand-made object holds under another manager with other values (the guide's kubectl apply, an older
+ * bundle) become the stack's instead of failing the up with a field conflict.
+ */
+export function adoptionAnnotations(adoptExisting: boolean): Record<string, string> {
+    return adoptExisting ? { "pulumi.com/patchForce": "true" } : {};
+}
+
+/** Metadata with annotations added; without any, it stays as it was (no empty map to diff against). */
+export function withAnnotations<M extends object>(metadata: M, extra: Record<string, string>): M {
+    if (Object.keys(extra).length === 0) return metadata;
+    return { ...metadata, annotations: { ...(metadata as { annotations?: Record<string, string> }).annotations, ...extra } };
 }
 
 function withoutDescriptions(x: unknown): unknown {

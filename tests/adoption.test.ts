@@ -35,6 +35,14 @@ describe("adopting a hand-made install", () => {
         const config = await cluster({ default: [deployment("default", "prometheus-operator", ["kubectl-create"])] }, { adoptExisting: true });
         const { resources } = await runProgram(config, [configKey("kubeconfig")]);
         assert.equal(one(resources, "pulumi:providers:kubernetes").inputs.upsertExistingObjects, "true");
+        // Every object is applied with force: another manager's values (the guide's kubectl apply) are taken
+        // over instead of failing the up with a field conflict. Namespaces keep their labels' owners.
+        const forced = (r: { inputs: { metadata?: { annotations?: Record<string, string> } } }) => r.inputs.metadata?.annotations?.["pulumi.com/patchForce"] === "true";
+        const objects = resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:core/v1:Namespace"));
+        assert.ok(objects.length >= 20, `${objects.length} objects`);
+        assert.deepEqual(objects.filter((r) => !forced(r)).map((r) => r.name), []);
+        const plain = await runProgram(testConfig());
+        assert.deepEqual(plain.resources.filter(forced).map((r) => r.name), []);
     });
 
     test("keepOnDestroy: the chosen parts are retained on destroy, the rest is not", async () => {

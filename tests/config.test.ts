@@ -62,7 +62,7 @@ const BAD: [string, Record<string, string>, string][] = [
     ["unknown key", { ...REGION, [`${PROJECT}:colour`]: "blue" }, `${PROJECT}:colour: unknown setting; accepted keys are listed in README.md`],
     ["namespace not a DNS label", { ...REGION, [configKey("appNamespace")]: "Book_Info" }, `${configKey("appNamespace")}: "Book_Info" is not accepted; accepted: a DNS label`],
     ["same namespace twice", { ...REGION, [configKey("appNamespace")]: "apps", [configKey("monitoringNamespace")]: "apps" }, `${configKey("monitoringNamespace")}: "apps" is not accepted; accepted: a namespace other than appNamespace`],
-    ["namespace default", { ...REGION, [configKey("monitoringNamespace")]: "default" }, `${configKey("monitoringNamespace")}: "default" is not accepted; accepted: a namespace of this stack's own`],
+    ["namespace of Kubernetes' own", { ...REGION, [configKey("monitoringNamespace")]: "kube-public" }, `${configKey("monitoringNamespace")}: "kube-public" is not accepted; accepted: not kube-*`],
     ["cluster without zones", { ...REGION, [configKey("createCluster")]: "true" }, `${configKey("zoneIds")}: [] is not accepted with createCluster`],
     ["zones and vswitches differ", { ...CLUSTER, [configKey("vswitchCidrs")]: '["192.168.0.0/19"]' }, `${configKey("vswitchCidrs")}: 1 CIDRs for 2 zones is not accepted; accepted: exactly one CIDR per entry of zoneIds`],
     ["bad CIDR", { ...CLUSTER, [configKey("vpcCidr")]: "192.168.0.0/33" }, `${configKey("vpcCidr")}: "192.168.0.0/33" is not accepted; accepted: an IPv4 CIDR`],
@@ -98,6 +98,12 @@ describe("config validation", () => {
     test("reports every problem at once", () => {
         const problems = problemsOf({ [configKey("prometheusReplicas")]: "0", [configKey("scrapeInterval")]: "soon" });
         assert.equal(problems.length, 3); // region, replicas, interval
+    });
+
+    test("the guide's layout, everything in default, is accepted: default is shared, never created", () => {
+        const cfg = parseConfig({ ...REGION, [configKey("appNamespace")]: "default", [configKey("monitoringNamespace")]: "default", [configKey("prometheusName")]: "default" });
+        assert.deepEqual(cfg.namespaces, { app: "default", monitoring: "default" });
+        assert.equal(cfg.operator.namespace, "default");
     });
 
     test("the defaults make the documented dev setup", () => {
@@ -159,7 +165,7 @@ describe("config validation", () => {
         for (const key of ["vpcCidr", "podCidr", "serviceCidr", "appNamespace", "monitoringNamespace"] as const) {
             assert.ok((SETTINGS[key] as { accepts?: unknown }).accepts, key);
         }
-        assert.match(SETTINGS.appNamespace.accepts.accepted, /not default or kube-\*/);
+        assert.match(SETTINGS.appNamespace.accepts.accepted, /not kube-\*.*default it only labels/);
     });
 
     test("a bad config registers nothing", async () => {

@@ -10,7 +10,7 @@ async function meshPrometheus(extra: Partial<MeshPrometheusArgs> = {}) {
     const objects = await operatorObjects();
     return inStack(() => {
         const op = operator(objects);
-        new MeshPrometheus("prometheus", { namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: "shop", operator: op, ...extra });
+        new MeshPrometheus("prometheus", { namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: "shop", operator: op, adoptExisting: false, ...extra });
         return op;
     });
 }

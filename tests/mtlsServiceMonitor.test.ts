@@ -33,11 +33,11 @@ describe("MtlsServiceMonitor", () => {
         const [target] = scrapeTargets(objects, ["productpage"], ISTIO_VERSION);
         const { value, resources } = await inStack(() => {
             const op = operator(bundle);
-            const app = new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true });
+            const app = new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true, adoptExisting: false });
             const prometheus = new MeshPrometheus("prometheus", {
-                namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: app.namespaceName, operator: op,
+                namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: app.namespaceName, operator: op, adoptExisting: false,
             });
-            new MtlsServiceMonitor("monitor", { target, app, interval: "15s", path: "/metrics", prometheus });
+            new MtlsServiceMonitor("monitor", { target, app, interval: "15s", path: "/metrics", prometheus, adoptExisting: false });
             return { op, app, prometheus };
         });
         const sm = one(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
