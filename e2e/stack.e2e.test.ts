@@ -227,6 +227,28 @@ describe("CRDs another tool manages (its own stack)", () => {
     });
 });
 
+describe("the operator in a namespace of its own (its own stack)", () => {
+    const stack = "operator-ns";
+    const ns = "prometheus-operator";
+
+    test("operatorNamespace moves the bundle's objects and its binding's subject there, without injection; destroy removes the namespace", async () => {
+        await newStack(w, stack, stackConfig(w, { retainCrds: false, operatorNamespace: ns }));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        for (const kind of ["deployment", "serviceaccount", "service"]) {
+            assert.equal(exists(w, kind, "prometheus-operator", ns), true, kind);
+            assert.equal(exists(w, kind, "prometheus-operator", "default"), false, `${kind} in default`);
+        }
+        assert.deepEqual(kubectlJson(w, ["get", "clusterrolebinding", "prometheus-operator"]).subjects, [{ kind: "ServiceAccount", name: "prometheus-operator", namespace: ns }]);
+        // The operator talks to the API server only: no sidecar.
+        assert.equal(kubectlJson(w, ["get", "namespace", ns]).metadata.labels?.["istio-injection"], undefined);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+        await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
+        await pulumiOk(w, ["stack", "rm", "--yes", "--stack", stack]);
+        kubectl(w, ["wait", "--for=delete", `namespace/${ns}`, "namespace/bookinfo", "namespace/monitoring", "--timeout=120s"]);
+        for (const crd of MONITORING_CRDS) assert.equal(exists(w, "crd", crd), false, crd);
+    });
+});
+
 describe("a stack like dev", () => {
     const stack = "dev";
 
