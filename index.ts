@@ -8,6 +8,7 @@ import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
 import { checkNoHandMadeInstall } from "./lib/adoption";
+import { checked } from "./lib/checked";
 import { isConfigSecret, parseConfig } from "./lib/config";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { checkAckPrerequisites } from "./lib/prerequisites";
@@ -17,14 +18,14 @@ import { loadUpstream } from "./lib/upstream";
 // config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
-    const cfg = parseConfig(pulumi.runtime.allConfig(), isConfigSecret);
-    const upstream = await loadUpstream(cfg);
+    const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret));
+    const upstream = await checked(() => loadUpstream(cfg));
     // Throws before any resource is registered: the guide's hand-made install, unless adoptExisting.
-    await checkNoHandMadeInstall(cfg, upstream);
+    await checked(() => checkNoHandMadeInstall(cfg, upstream));
 
     const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
     // Throws before the first cloud resource: ACK not activated, no node type offered, service roles missing.
-    if (cloud) await checkAckPrerequisites(cfg.cluster, cloud);
+    if (cloud) await checked(() => checkAckPrerequisites(cfg.cluster, cloud));
     const cluster = cloud && new AckCluster("cluster", { ...cfg.cluster, region: cfg.region }, { providers: [cloud] });
     const mesh = cloud && cluster && cfg.mesh.create
         ? new AsmMesh("mesh", { ...cfg.mesh, name: cfg.cluster.name, cluster }, { providers: [cloud] })

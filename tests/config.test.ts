@@ -172,6 +172,8 @@ describe("config validation", () => {
         for (const [what, raw] of BAD) {
             const { error, resources } = await failingProgram({ ...testConfig(), ...raw, ...("alicloud:region" in raw ? {} : { "alicloud:region": "" }) });
             assert.ok(error instanceof ConfigError, what);
+            // Printed as its message alone: no stack frames (lib/checked.ts says why).
+            assert.equal(error.stack, `ConfigError: ${error.message}`, what);
             assert.deepEqual(resources.map((r) => r.name), [], what);
         }
     });
