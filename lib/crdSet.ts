@@ -153,6 +153,12 @@ async function apiClient(s: CrdSetState): Promise<(method: string, path: string,
 
 const CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
+/** The server-side apply of one CRD, as the set makes it (and dry-runs it in preview). */
+function applyPath(name: string): string {
+    // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
+    return `${CRD_PATH}/${name}?fieldManager=${FIELD_MANAGER}&force=true`;
+}
+
 function failed(what: string, r: Reply): Error {
     return new Error(`${what}: HTTP ${r.status}: ${r.body.message ?? "no message"}`);
 }
@@ -201,7 +207,7 @@ async function dryRun(olds: CrdSetState, news: CrdSetState): Promise<void> {
     const call = await apiClient(news);
     if (!news.adopt) await refuseForeign(call, crds);
     for (const c of crds) {
-        const r = await call("PATCH", `${CRD_PATH}/${c.metadata.name}?fieldManager=${FIELD_MANAGER}&force=true&dryRun=All`, c);
+        const r = await call("PATCH", `${applyPath(c.metadata.name)}&dryRun=All`, c);
         // A preview identity may read but not write; the update's own apply still meets any refusal first.
         if (r.status === 401 || r.status === 403) return;
         if (r.status !== 200 && r.status !== 201) {
@@ -225,8 +231,7 @@ async function apply(s: CrdSetState): Promise<void> {
     if (!s.adopt) await refuseForeign(call, crds);
     for (const c of crds) {
         const path = `${CRD_PATH}/${c.metadata.name}`;
-        // force: the stack owns these CRDs, also where an earlier apply (kubectl, Helm, a former version) did.
-        const applyCrd = () => call("PATCH", `${path}?fieldManager=${FIELD_MANAGER}&force=true`, c);
+        const applyCrd = () => call("PATCH", applyPath(c.metadata.name), c);
         let r = await applyCrd();
         if (r.status !== 200 && r.status !== 201) throw failed(`apply CRD ${c.metadata.name}`, r);
         // A stack from before the CRD set applied each CRD as its own resource, under a field manager
