@@ -1,4 +1,5 @@
 import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
 import { configKey, StackConfig } from "./config";
 
 // What a fresh Alibaba Cloud account lacks before it can create an ACK cluster, checked before anything
@@ -29,16 +30,27 @@ export class PrerequisiteError extends Error {
     }
 }
 
+/** What a preview says instead of opening ACK: the step that does, and why a preview never takes it. */
+export const ACTIVATION_DEFERRED =
+    `${configKey("activateAck")}: this preview did not open ACK and cannot tell whether it is open (the provider's only way to ask opens it, ` +
+    `which accepts ACK's terms and cannot be undone). \`pulumi up\` opens it before creating anything; or open it once yourself in the ACK console ` +
+    `(README: A fresh account) and set ${configKey("activateAck")} false.`;
+
 /**
  * Before the stack's cluster exists: activates ACK when asked to (the provider's only way to learn whether
  * it is: opening it, which also accepts its terms and cannot be undone), then checks that each zone offers
  * a node type and that ACK's service roles exist. Once the cluster exists there is nothing to gate, and a
  * later stock-out must not fail every preview of a running cluster: one lookup, nothing else.
+ *
+ * A preview never opens ACK: it runs a pull request's code with a read-only role, and accepting terms on
+ * the account is a step a person takes, with `pulumi up` or in the console. It warns instead.
  */
 export async function checkAckPrerequisites(cluster: StackConfig["cluster"], provider: alicloud.Provider): Promise<void> {
     const exists = await alicloud.cs.getManagedKubernetesClusters({ nameRegex: `^${cluster.name}$` }, { provider });
     if (exists.names.includes(cluster.name)) return;
-    if (cluster.activateAck) {
+    if (cluster.activateAck && pulumi.runtime.isDryRun()) {
+        await pulumi.log.warn(ACTIVATION_DEFERRED);
+    } else if (cluster.activateAck) {
         const service = await alicloud.cs.getAckService({ enable: "On", type: "propayasgo" }, { provider });
         if (service.status !== "Opened") {
             throw new PrerequisiteError(`ACK could not be activated (status ${JSON.stringify(service.status)}); activate Container Service for Kubernetes in its console with the account owner, then run again`);

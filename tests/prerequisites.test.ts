@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { configKey } from "../lib/config";
-import { ACK_SERVICE_ROLES } from "../lib/prerequisites";
-import { failingProgram, READY_ACCOUNT, runProgram, testConfig } from "./support/harness";
+import { ACK_SERVICE_ROLES, ACTIVATION_DEFERRED } from "../lib/prerequisites";
+import { failingProgram, Invoke, READY_ACCOUNT, runProgram, testConfig } from "./support/harness";
 
 const CLUSTER = { createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"] };
 const cloudResources = (rs: { type: string }[]) => rs.filter((r) => r.type.startsWith("alicloud:"));
+/** Invokes that would switch something on in the account: the provider's data sources that open a service take enable: "On". */
+const enabling = (is: Invoke[]) => is.filter((i) => "enable" in i.inputs || Object.values(i.inputs).includes("On"));
+/** An account where nothing was ever done: ACK never opened, none of its service roles. */
+const FRESH_ACCOUNT = { ...READY_ACCOUNT, roles: ["AliyunECSDefaultRole"] };
 
 describe("a fresh account: prerequisites checked before anything is created", () => {
     test("a ready account: the roles are read, ACK is not touched unless asked", async () => {
@@ -34,6 +38,25 @@ describe("a fresh account: prerequisites checked before anything is created", ()
         const { error, resources } = await failingProgram(testConfig({ ...CLUSTER, activateAck: true }), [], { ...READY_ACCOUNT, ackStatusWhenOpened: "" });
         assert.match(String(error), /ACK could not be activated/);
         assert.deepEqual(cloudResources(resources), []);
+    });
+
+    test("a preview opens nothing, also with activateAck: it warns with the step, and a fresh account's missing roles fail it", async () => {
+        const fresh = await failingProgram(testConfig({ ...CLUSTER, activateAck: true }), [], FRESH_ACCOUNT, { preview: true });
+        assert.deepEqual(enabling(fresh.invokes), []);
+        assert.deepEqual(fresh.warnings, [ACTIVATION_DEFERRED]);
+        assert.match(String(fresh.error), /lacks the ACK service roles .*; nothing was created/);
+        assert.deepEqual(cloudResources(fresh.resources), []);
+
+        // An account whose roles are granted: the preview goes on and shows the plan, still without opening ACK.
+        const ready = await runProgram(testConfig({ ...CLUSTER, activateAck: true }), [], READY_ACCOUNT, { preview: true });
+        assert.deepEqual(enabling(ready.invokes), []);
+        assert.deepEqual(ready.warnings, [ACTIVATION_DEFERRED]);
+        assert.ok(cloudResources(ready.resources).length > 0);
+        assert.match(ACTIVATION_DEFERRED, new RegExp(`^${configKey("activateAck")}: .*\`pulumi up\` opens it`));
+
+        // Without activateAck a preview has nothing to warn about; the update of `pulumi up` is where ACK opens.
+        assert.deepEqual((await runProgram(testConfig(CLUSTER), [], READY_ACCOUNT, { preview: true })).warnings, []);
+        assert.equal(enabling((await runProgram(testConfig({ ...CLUSTER, activateAck: true }))).invokes).length, 1);
     });
 
     test("an account without ACK at all: the message also names the activation setting", async () => {

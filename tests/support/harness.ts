@@ -39,10 +39,24 @@ export interface Invoke {
     provider?: string;
 }
 
-/** What one run registered (the root stack resource left out) and which functions it invoked. */
+/** What one run registered (the root stack resource left out), which functions it invoked, what it warned. */
 export interface Registered {
     resources: Recorded[];
     invokes: Invoke[];
+    /** pulumi.log.warn's messages (with no engine under the mocks, the SDK prints them with console.warn). */
+    warnings: string[];
+}
+
+/** How the engine runs the program: `pulumi preview` (and the first pass of `pulumi up`) is a dry run. */
+export interface RunMode {
+    preview?: boolean;
+}
+
+/** The SDK's switch for a unit test's dry run (settings.ts documents it for tests; its typings omit it). */
+function setDryRun(on: boolean): void {
+    const fn = (pulumi.runtime as unknown as { _setIsDryRun?: (v: boolean) => void })._setIsDryRun;
+    if (!fn) throw new Error("@pulumi/pulumi no longer exports runtime _setIsDryRun; update tests/support/harness.ts");
+    fn(on);
 }
 
 /** The run in progress: the mocks are process-wide, so each run gets its own record, and runs never overlap. */
@@ -58,6 +72,8 @@ export interface Account {
     instanceTypes: Record<string, string[]>;
     /** Names of the ACK managed clusters the account already has. */
     clusters: string[];
+    /** Whose kubeconfig cs.getClusterCredential returns: ACK issues one per RAM identity. Unset: CREDENTIAL_KUBECONFIG's. */
+    caller?: string;
 }
 
 /** An account ready for ACK: its service roles granted, ACK activated. */
@@ -74,6 +90,11 @@ function record(): NonNullable<typeof current> {
 }
 
 export const CREDENTIAL_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: c2VjcmV0\n";
+
+/** The kubeconfig ACK issues a RAM identity for the same cluster: same server, its own client key. */
+export function callerKubeconfig(caller: string): string {
+    return CREDENTIAL_KUBECONFIG.replace("name: admin", `name: ${caller}`).replace("c2VjcmV0", Buffer.from(`key of ${caller}`).toString("base64"));
+}
 
 /** A private key as the providers return one (PEM). */
 export const CREDENTIAL_PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n";
@@ -101,10 +122,10 @@ pulumi.runtime.setMocks(
         },
         call(args) {
             record().invokes.push({ token: args.token, inputs: args.inputs, provider: args.provider ? keyOf(args.provider) : undefined });
-            if (args.token === "alicloud:cs/getClusterCredential:getClusterCredential") {
-                return { ...args.inputs, kubeConfig: CREDENTIAL_KUBECONFIG, id: "cred" };
-            }
             const account = record().account;
+            if (args.token === "alicloud:cs/getClusterCredential:getClusterCredential") {
+                return { ...args.inputs, kubeConfig: account.caller === undefined ? CREDENTIAL_KUBECONFIG : callerKubeconfig(account.caller), id: "cred" };
+            }
             if (args.token === "alicloud:ram/getRoles:getRoles") {
                 const re = new RegExp(args.inputs.nameRegex ?? "");
                 return { ...args.inputs, names: account.roles.filter((r) => re.test(r)), ids: [], roles: [], id: "roles" };
@@ -168,11 +189,19 @@ const requests = new Map<string, { opts: Requested; waitsFor: string[] }>();
 }
 
 /** Runs fn as the body of a root stack, as the engine does; returns what it registered, or how it failed. */
-export async function attempt<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT): Promise<Registered & { value?: T; error?: unknown }> {
+export async function attempt<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT, mode: RunMode = {}): Promise<Registered & { value?: T; error?: unknown }> {
     if (current) throw new Error("runs under the mocks must not overlap");
-    const run = (current = { resources: [], invokes: [], account });
+    const run: Registered & { account: Account } = { resources: [], invokes: [], warnings: [], account };
+    current = run;
     let value: T | undefined;
     let error: unknown;
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+        const text = args.map(String).join(" ");
+        if (text.startsWith("warning: [runtime] ")) run.warnings.push(text.slice("warning: [runtime] ".length));
+        else warn(...args);
+    };
+    setDryRun(mode.preview === true);
     try {
         // The error is kept out of the stack resource, whose own promises would otherwise reject unhandled.
         await pulumi.runtime.runInPulumiStack(async () => {
@@ -186,8 +215,10 @@ export async function attempt<T>(fn: () => Promise<T> | T, account: Account = RE
         await settle();
     } finally {
         current = undefined;
+        console.warn = warn;
+        setDryRun(false);
     }
-    return { value, error, resources: run.resources, invokes: run.invokes };
+    return { value, error, resources: run.resources, invokes: run.invokes, warnings: run.warnings };
 }
 
 /** Inside a run: resolves once the resource is registered, which waits for every input. */
@@ -196,8 +227,8 @@ export function registered(resource: pulumi.Resource): Promise<void> {
 }
 
 /** Runs fn as the body of a root stack; throws what fn threw. */
-export async function inStack<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT): Promise<Registered & { value: T }> {
-    const run = await attempt(fn, account);
+export async function inStack<T>(fn: () => Promise<T> | T, account: Account = READY_ACCOUNT, mode: RunMode = {}): Promise<Registered & { value: T }> {
+    const run = await attempt(fn, account, mode);
     if (run.error !== undefined) throw run.error;
     return { ...run, value: run.value as T };
 }
@@ -226,6 +257,14 @@ export function testConfig(extra: Partial<Record<SettingName | typeof REGION_KEY
 
 const CACHE_DIR = mkdtempSync(path.join(os.tmpdir(), "asm-prom-test-cache-"));
 process.on("exit", () => rmSync(CACHE_DIR, { recursive: true, force: true }));
+
+/**
+ * The program runs in its project folder, where it keeps the kubeconfig file it writes (KUBECONFIG_DIR):
+ * here a folder of this test process's own, never the checkout.
+ */
+export const PROJECT_DIR = mkdtempSync(path.join(os.tmpdir(), "asm-prom-test-project-"));
+process.chdir(PROJECT_DIR);
+process.on("exit", () => rmSync(PROJECT_DIR, { recursive: true, force: true }));
 
 export function resolve<T>(o: pulumi.Input<T> | undefined): Promise<T> {
     return new Promise((ok) => pulumi.output(o as pulumi.Input<T>).apply((v) => ok(v as T)));
@@ -262,18 +301,18 @@ async function withAmbientCluster<T>(config: Record<string, string>, fn: () => P
     }
 }
 
-export async function runProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT) {
-    const run = await withAmbientCluster(config, () => inStack(program(config, secretKeys), account));
+export async function runProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT, mode: RunMode = {}) {
+    const run = await withAmbientCluster(config, () => inStack(program(config, secretKeys), account, mode));
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(run.value)) outputs[k] = await resolve(v);
-    return { raw: run.value, outputs, resources: run.resources, invokes: run.invokes };
+    return { raw: run.value, outputs, resources: run.resources, invokes: run.invokes, warnings: run.warnings };
 }
 
 /** Runs index.ts expecting it to fail; returns the error and what was registered before it. */
-export async function failingProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT): Promise<Registered & { error: unknown }> {
-    const run = await withAmbientCluster(config, () => attempt(program(config, secretKeys), account));
+export async function failingProgram(config: Record<string, string>, secretKeys: string[] = [], account: Account = READY_ACCOUNT, mode: RunMode = {}): Promise<Registered & { error: unknown }> {
+    const run = await withAmbientCluster(config, () => attempt(program(config, secretKeys), account, mode));
     if (run.error === undefined) throw new Error("the program succeeded");
-    return { error: run.error, resources: run.resources, invokes: run.invokes };
+    return { error: run.error, resources: run.resources, invokes: run.invokes, warnings: run.warnings };
 }
 
 export function byType(resources: Recorded[], type: string): Recorded[] {
