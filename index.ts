@@ -1,4 +1,3 @@
-import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import { AckCluster } from "./components/ackCluster";
 import { AsmMesh } from "./components/asmMesh";
@@ -9,6 +8,7 @@ import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
 import { checkNoHandMadeInstall } from "./lib/adoption";
 import { checked } from "./lib/checked";
+import { alicloudProvider } from "./lib/cloudProvider";
 import { isConfigSecret, parseConfig } from "./lib/config";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { checkAckPrerequisites } from "./lib/prerequisites";
@@ -18,12 +18,12 @@ import { loadUpstream } from "./lib/upstream";
 // config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
-    const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret));
+    const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret, process.env));
     const upstream = await checked(() => loadUpstream(cfg));
     // Throws before any resource is registered: the guide's hand-made install, unless adoptExisting.
     await checked(() => checkNoHandMadeInstall(cfg, upstream));
 
-    const cloud = cfg.cluster.create ? new alicloud.Provider("alicloud", { region: cfg.region }) : undefined;
+    const cloud = cfg.cluster.create ? alicloudProvider("alicloud", cfg) : undefined;
     // Throws before the first cloud resource: ACK not activated, no node type offered, service roles missing.
     if (cloud) await checked(() => checkAckPrerequisites(cfg.cluster, cloud));
     const cluster = cloud && new AckCluster("cluster", { ...cfg.cluster, region: cfg.region }, { providers: [cloud] });

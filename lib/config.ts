@@ -3,6 +3,7 @@
 // before anything exists in the cloud or the cluster.
 
 import * as pulumi from "@pulumi/pulumi";
+import { statSync } from "node:fs";
 import { VERSIONS } from "./versions";
 
 export const PROJECT = "asm-prometheus-mtls";
@@ -173,6 +174,72 @@ export const SETTINGS = {
     downloadTimeoutSeconds: { type: "integer", default: 60, description: "Timeout of each manifest download.", accepts: atLeast(1) },
 } satisfies Record<string, Setting>;
 
+/**
+ * The environment variables that carry a CI job's Alibaba Cloud identity, as terraform-provider-alicloud
+ * names them for its assume_role_with_oidc block (alicloud/provider.go, assumeRoleWithOidcSchema). The
+ * provider reads them only inside that block, never on its own, so the program passes them explicitly.
+ */
+export const OIDC_ENV = {
+    roleArn: "ALIBABA_CLOUD_ROLE_ARN",
+    oidcProviderArn: "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    oidcTokenFile: "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    roleSessionName: "ALIBABA_CLOUD_ROLE_SESSION_NAME",
+} as const;
+
+/** AccessKey variables the provider reads (provider.go, access_key); a key wins over OIDC there, silently. */
+const ACCESS_KEY_ENV = ["ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_ID"];
+
+const ROLE_ARN = /^acs:ram::\d+:role\/[A-Za-z0-9._@-]{1,64}$/;
+const OIDC_PROVIDER_ARN = /^acs:ram::\d+:oidc-provider\/[A-Za-z0-9._-]{1,128}$/;
+const SESSION_NAME = /^[A-Za-z0-9._@-]{2,64}$/;
+
+/** A CI job's OIDC identity: the provider exchanges the token for the role's credentials (STS AssumeRoleWithOIDC). */
+export interface OidcLogin {
+    roleArn: string;
+    oidcProviderArn: string;
+    oidcTokenFile: string;
+    /** Unset: a name the stack derives, the same on every run so the provider's inputs do not change. */
+    roleSessionName?: string;
+}
+
+/**
+ * The job's OIDC identity from the environment, or undefined for the provider's ambient chain (AccessKey
+ * variables, a CLI profile, an ECS instance role): what a laptop uses. Problems go to `problems`.
+ */
+function oidcLogin(env: Record<string, string | undefined>, problems: string[]): OidcLogin | undefined {
+    const given = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
+    const required = [OIDC_ENV.roleArn, OIDC_ENV.oidcProviderArn, OIDC_ENV.oidcTokenFile];
+    const present = required.filter((n) => given(n) !== undefined);
+    if (present.length === 0) return undefined;
+    const before = problems.length;
+    if (present.length < required.length) {
+        problems.push(`${required.filter((n) => !present.includes(n)).join(", ")}: not set while ${present.join(", ")} is; accepted: all three OIDC variables (a CI job's identity, README: CI setup) or none (the provider's ambient credentials)`);
+    }
+    const check = (name: string, re: RegExp, what: string) => {
+        const v = given(name);
+        if (v !== undefined && !re.test(v)) problems.push(`${name}: ${show(v)} is not accepted; accepted: ${what}`);
+    };
+    check(OIDC_ENV.roleArn, ROLE_ARN, "a RAM role ARN such as acs:ram::1234567890123456:role/asm-prom-deploy");
+    check(OIDC_ENV.oidcProviderArn, OIDC_PROVIDER_ARN, "a RAM OIDC provider ARN such as acs:ram::1234567890123456:oidc-provider/github");
+    check(OIDC_ENV.roleSessionName, SESSION_NAME, "2 to 64 letters, digits, '.', '@', '-' or '_'");
+    const tokenFile = given(OIDC_ENV.oidcTokenFile);
+    if (tokenFile !== undefined) {
+        let size = -1;
+        try {
+            size = statSync(tokenFile).size;
+        } catch {
+            size = -1;
+        }
+        if (size <= 0) problems.push(`${OIDC_ENV.oidcTokenFile}: ${show(tokenFile)} ${size < 0 ? "does not exist" : "is empty"}; accepted: the file the job wrote its GitHub OIDC token to (.github/actions/alibaba-oidc)`);
+    }
+    const keys = ACCESS_KEY_ENV.filter((n) => given(n) !== undefined);
+    if (keys.length > 0) {
+        problems.push(`${keys.join(", ")}: set together with ${OIDC_ENV.roleArn}; accepted: one kind of credential (the provider would use the AccessKey and silently ignore the OIDC role)`);
+    }
+    if (problems.length > before) return undefined;
+    return { roleArn: given(OIDC_ENV.roleArn)!, oidcProviderArn: given(OIDC_ENV.oidcProviderArn)!, oidcTokenFile: tokenFile!, roleSessionName: given(OIDC_ENV.roleSessionName) };
+}
+
 export type SettingName = keyof typeof SETTINGS;
 /** A setting's key as the engine and `pulumi config` spell it. */
 export type ConfigKey = `${typeof PROJECT}:${SettingName}`;
@@ -186,6 +253,8 @@ const SETTING_ENTRIES = Object.entries(SETTINGS) as [SettingName, Setting][];
 
 export interface StackConfig {
     region: string;
+    /** How the Alibaba Cloud provider logs in: a CI job's OIDC identity, or unset for the ambient chain. */
+    cloudLogin?: OidcLogin;
     cluster: {
         create: boolean;
         name: string;
@@ -341,10 +410,10 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
 
 /**
  * Parses the raw config map (keys "namespace:key", values as the engine passes them: strings, lists
- * as JSON) into a StackConfig, or throws one ConfigError that lists every problem found. isSecret tells
- * whether the engine holds a key as a secret.
+ * as JSON) and the environment's cloud identity into a StackConfig, or throws one ConfigError that
+ * lists every problem found. isSecret tells whether the engine holds a key as a secret.
  */
-export function parseConfig(raw: Record<string, string>, isSecret: (key: string) => boolean = () => true): StackConfig {
+export function parseConfig(raw: Record<string, string>, isSecret: (key: string) => boolean = () => true, env: Record<string, string | undefined> = {}): StackConfig {
     const problems: string[] = unknownKeyProblems(raw);
     const v: Parsed = {};
 
@@ -368,12 +437,14 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
 
     const region = raw["alicloud:region"];
     problems.push(...regionProblems(region), ...crossKeyProblems(v, raw));
+    const cloudLogin = oidcLogin(env, problems);
     if (problems.length > 0) throw new ConfigError(problems);
 
     const str = (k: SettingName) => v[k] as string;
     const opt = (k: SettingName) => v[k] as string | undefined;
     return {
         region: region!,
+        cloudLogin,
         cluster: {
             create: v.createCluster as boolean,
             name: str("clusterName"),
