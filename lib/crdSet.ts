@@ -116,7 +116,16 @@ interface Reply {
 async function apiClient(s: CrdSetState): Promise<(method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply>> {
     const k8s = await import("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
-    if (s.kubeconfig) kc.loadFromString(s.kubeconfig);
+    // The program's kubeconfig file (a path, as for the Kubernetes provider), or the text a state from
+    // before it holds.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("node:fs") as typeof import("node:fs");
+    if (s.kubeconfig && !s.kubeconfig.includes("\n")) {
+        if (!fs.existsSync(s.kubeconfig)) {
+            throw new Error(`the kubeconfig file ${s.kubeconfig} (in the project folder) does not exist: the program writes it on every run, so run \`pulumi preview\` once on this machine, or \`pulumi destroy --run-program\` / \`pulumi refresh --run-program\``);
+        }
+        kc.loadFromFile(s.kubeconfig);
+    } else if (s.kubeconfig) kc.loadFromString(s.kubeconfig);
     else kc.loadFromDefault();
     if (s.context) kc.setCurrentContext(s.context);
     const server = kc.getCurrentCluster()?.server;
@@ -175,12 +184,19 @@ function renderFile(dir: string, name: string): string {
 
 type Call = Awaited<ReturnType<typeof apiClient>>;
 
-/** Server-side apply with force would silently take fields Helm or another stack owns. */
-async function refuseForeign(call: Call, crds: KubeObject[]): Promise<void> {
+/** An identity that may not read or write CRDs: a pull request's read-only preview. */
+const forbidden = (r: Reply) => r.status === 401 || r.status === 403;
+
+/**
+ * Server-side apply with force would silently take fields Helm or another stack owns. In a dry run an
+ * identity that may not read CRDs skips the question (false): the update's own check meets it first.
+ */
+async function refuseForeign(call: Call, crds: KubeObject[], dryRun = false): Promise<boolean> {
     const foreign: string[] = [];
     for (const c of crds) {
         const r = await call("GET", `${CRD_PATH}/${c.metadata.name}`);
         if (r.status === 404) continue;
+        if (dryRun && forbidden(r)) return false;
         if (r.status !== 200) throw failed(`read CRD ${c.metadata.name}`, r);
         const others = (r.body.metadata?.managedFields ?? [])
             // The API server records the CRD's status under its own name.
@@ -190,7 +206,7 @@ async function refuseForeign(call: Call, crds: KubeObject[]): Promise<void> {
     }
     if (foreign.length > 0) {
         throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
-    }
+    }    return true;
 }
 
 /**
@@ -205,11 +221,12 @@ async function dryRun(olds: CrdSetState, news: CrdSetState): Promise<void> {
     if (!news.names.some(changes)) return;
     const crds = (await readCrds(news)).filter((c) => changes(c.metadata.name));
     const call = await apiClient(news);
-    if (!news.adopt) await refuseForeign(call, crds);
+    if (!news.adopt && !(await refuseForeign(call, crds, true))) return;
     for (const c of crds) {
         const r = await call("PATCH", `${applyPath(c.metadata.name)}&dryRun=All`, c);
-        // A preview identity may read but not write; the update's own apply still meets any refusal first.
-        if (r.status === 401 || r.status === 403) return;
+        // A preview identity may read but not write (a dry run is authorized as the write); the update's
+        // own apply still meets any refusal first.
+        if (forbidden(r)) return;
         if (r.status !== 200 && r.status !== 201) {
             throw new Error(`the API server refuses CRD ${c.metadata.name} of the new bundle (server-side dry run): HTTP ${r.status}: ${r.body.message ?? "no message"}. Nothing was applied.`);
         }
@@ -359,6 +376,6 @@ export class CrdSet extends pulumi.dynamic.Resource {
             renderDir: args.access.renderDir,
             timeoutSeconds: args.timeoutSeconds,
         };
-        super(crdSetProvider, name, state, { ...opts, additionalSecretOutputs: ["kubeconfig"] }, "kubernetes", "CrdSet");
+        super(crdSetProvider, name, state, opts, "kubernetes", "CrdSet");
     }
 }

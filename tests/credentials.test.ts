@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { readFileSync } from "node:fs";
 import { configKey } from "../lib/config";
+import { kubeconfigFile } from "../lib/kubeProvider";
 import { discovery } from "./support/discovery";
 import { CREDENTIAL_KUBECONFIG, CREDENTIAL_PEM_KEY, isSecret, PROVIDER_OUTPUTS, Recorded, runProgram, testConfig } from "./support/harness";
 
@@ -65,7 +67,10 @@ describe("credentials are secrets in state and outputs", () => {
         // A cluster that answers the program's questions, with a bearer token for its user.
         const { kubeconfig } = await discovery(0);
         const { raw, outputs, resources } = await runProgram(testConfig({ kubeconfig }), [configKey("kubeconfig")]);
-        assert.ok(resources.filter((r) => JSON.stringify(r.inputs).includes("token: t")).length >= 2, "the provider and the CRD set hold it");
+        // The providers get the file the program writes it to, so no resource holds the credential at all.
+        assert.deepEqual(resources.filter((r) => JSON.stringify(r.inputs).includes("token: t")).map((r) => r.type), []);
+        assert.deepEqual(resources.filter((r) => r.inputs.kubeconfig === kubeconfigFile("test")).map((r) => r.type).sort(), ["pulumi-nodejs:dynamic/kubernetes:CrdSet", "pulumi:providers:kubernetes"]);
+        assert.equal(readFileSync(kubeconfigFile("test"), "utf8"), kubeconfig);
         assert.deepEqual(leaks(resources), []);
         assert.deepEqual(await plainOutputs(raw, outputs), []);
     });

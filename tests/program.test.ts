@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { configKey } from "../lib/config";
+import { kubeconfigFile } from "../lib/kubeProvider";
 import { VERSIONS } from "../lib/versions";
 import { discovery } from "./support/discovery";
-import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, runProgram, secretValue, testConfig } from "./support/harness";
+import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, runProgram, testConfig } from "./support/harness";
 
 const KUBE_TYPES_PREFIX = "kubernetes:";
 
@@ -38,11 +40,12 @@ describe("whole program: existing cluster", () => {
         assert.equal(invokes.length, 0);
     });
 
-    test("a kubeconfig from config reaches the provider as a secret", async () => {
+    test("a kubeconfig from config reaches the provider through the file the program writes, never as text", async () => {
         const { kubeconfig } = await discovery(0);
         const { resources } = await runProgram(testConfig({ kubeconfig }), [configKey("kubeconfig")]);
         const provider = one(resources, "pulumi:providers:kubernetes");
-        assert.equal(secretValue(provider.inputs.kubeconfig), kubeconfig);
+        assert.equal(provider.inputs.kubeconfig, kubeconfigFile("test"));
+        assert.equal(readFileSync(kubeconfigFile("test"), "utf8"), kubeconfig);
     });
 
     test("a kubeconfig set without --secret is refused before anything is registered", async () => {
@@ -103,10 +106,12 @@ describe("whole program: cluster created", () => {
         assert.deepEqual(pool.inputs.instanceTypes, ["ecs.g7.xlarge", "ecs.g6.xlarge"]);
         // The prerequisites check (tests/prerequisites.test.ts) first: the cluster does not exist yet; then the credential.
         assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters", undefined], ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ecs/getInstanceTypes:getInstanceTypes", undefined], ["alicloud:ram/getRoles:getRoles", undefined], ["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
+        // The provider reads the cluster's kubeconfig from the file the program wrote it to (tests/kubeconfigIdentity.test.ts).
         const kube = one(resources, "pulumi:providers:kubernetes");
-        assert.equal(secretValue(kube.inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
+        assert.equal(kube.inputs.kubeconfig, kubeconfigFile("test"));
+        assert.equal(readFileSync(kubeconfigFile("test"), "utf8"), CREDENTIAL_KUBECONFIG);
         // The CRDs are applied outside the provider, to the same cluster.
-        assert.equal(secretValue(one(resources, "pulumi-nodejs:dynamic/kubernetes:CrdSet").inputs.kubeconfig), CREDENTIAL_KUBECONFIG);
+        assert.equal(one(resources, "pulumi-nodejs:dynamic/kubernetes:CrdSet").inputs.kubeconfig, kubeconfigFile("test"));
         assert.equal(outputs.clusterId, "cluster-ack-id");
         assert.equal(outputs.kubeconfig, CREDENTIAL_KUBECONFIG);
         // The port-forward works as printed once the kubeconfig is written where the other output puts it.

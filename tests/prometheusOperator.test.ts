@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -6,8 +5,9 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { PrometheusOperator } from "../components/prometheusOperator";
 import { crdObjects } from "../lib/crdSet";
+import { kubeconfigFile } from "../lib/kubeProvider";
 import { ACCESS, CRD_SET, operatorArgs, operatorObjects } from "./support/fixtures";
-import { byType, inStack, one, secretValue } from "./support/harness";
+import { byType, inStack, one } from "./support/harness";
 
 describe("PrometheusOperator", () => {
     test("applies the ten CRDs as one resource of names and digests, everything else once, after them", async () => {
@@ -25,8 +25,9 @@ describe("PrometheusOperator", () => {
         assert.equal(set.inputs.codeDigest, createHash("sha256").update(readFileSync(path.join(__dirname, "..", "lib", "crdSet.js"))).digest("hex"));
         assert.equal(set.inputs.cacheFile, "/cache/bundle.json");
         assert.equal(set.inputs.context, "ctx");
-        assert.equal(secretValue(set.inputs.kubeconfig), ACCESS.kubeconfig);
-        assert.deepEqual((set.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["kubeconfig"]);
+        // The path of the file the kubeconfig was written to, the Kubernetes provider's too.
+        assert.equal(set.inputs.kubeconfig, kubeconfigFile("test"));
+        assert.equal(readFileSync(kubeconfigFile("test"), "utf8"), ACCESS.kubeconfig);
         // State holds no schema: the serialized provider captured code, not the objects.
         const stored = JSON.stringify(set.inputs);
         assert.ok(stored.length < 64 * 1024, `${stored.length} bytes`);
