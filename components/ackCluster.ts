@@ -23,6 +23,8 @@ export interface AckClusterArgs {
     apiServerAllowedCidrs: string[];
     /** RAM identities (user:<id> or role:<id>) given the cluster's admin role. */
     admins: string[];
+    /** RAM identities given ACK's read-only restricted role, in every namespace. */
+    readers: string[];
 }
 
 // ACK's API server listens on port 6443 of the load balancer ACK creates, and ACK's control plane reaches
@@ -43,6 +45,7 @@ export class AckCluster extends pulumi.ComponentResource {
     /** The command that binds apiServerAcl to the API server's listener, which the provider cannot. */
     readonly apiServerAclCommand?: pulumi.Output<string>;
     readonly admins: alicloud.cs.KubernetesPermission[];
+    readonly readers: alicloud.cs.KubernetesPermission[];
     readonly clusterId: pulumi.Output<string>;
     readonly vpcId: pulumi.Output<string>;
     readonly vswitchIds: pulumi.Output<string>[];
@@ -111,13 +114,17 @@ export class AckCluster extends pulumi.ComponentResource {
         }, { parent: this });
 
         // The kubeconfig below is the caller's own; CI roles and colleagues get theirs from ACK once granted.
-        this.admins = args.admins.map((who) => {
+        // ACK's predefined roles (UpdateUserPermissions, role_name): admin reads and writes everything;
+        // restricted reads the resources of every namespace, or of named ones, and writes nothing.
+        const grant = (who: string, role: "admin" | "restricted") => {
             const [kind, uid] = who.split(":");
-            return new alicloud.cs.KubernetesPermission(`${name}-admin-${uid}`, {
+            return new alicloud.cs.KubernetesPermission(`${name}-${role === "admin" ? "admin" : "reader"}-${uid}`, {
                 uid,
-                permissions: [{ cluster: this.cluster.id, roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: kind === "role" }],
+                permissions: [{ cluster: this.cluster.id, roleType: "cluster", roleName: role, isCustom: false, isRamRole: kind === "role" }],
             }, { parent: this });
-        });
+        };
+        this.admins = args.admins.map((who) => grant(who, "admin"));
+        this.readers = args.readers.map((who) => grant(who, "restricted"));
 
         this.kubeconfig = pulumi.secret(
             alicloud.cs.getClusterCredentialOutput({ clusterId: this.cluster.id }, { parent: this }).kubeConfig,

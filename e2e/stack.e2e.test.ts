@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { configKey } from "../lib/config";
+import { kubeconfigFile } from "../lib/kubeProvider";
 import { atVersion, VERSIONS } from "../lib/versions";
 import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
 import {
@@ -316,6 +317,12 @@ describe("a stack like dev", () => {
         assert.equal(state.includes("AlertmanagerConfig configures the Prometheus Alertmanager"), false);
         const key = clientKeyData(w);
         assert.ok(!state.includes(key), "client key in plain text in the state");
+        // The providers hold the path of the file the program wrote the kubeconfig to, readable by its owner only.
+        const file = path.join(w.project, kubeconfigFile(stack));
+        assert.ok(readFileSync(file, "utf8").includes(key));
+        assert.equal(statSync(file).mode & 0o777, 0o600);
+        const providers = JSON.parse(state).checkpoint.latest.resources.filter((r: { type: string }) => r.type === "pulumi:providers:kubernetes" || r.type === "pulumi-nodejs:dynamic/kubernetes:CrdSet");
+        assert.deepEqual(providers.map((r: { inputs: { kubeconfig: string } }) => r.inputs.kubeconfig), [kubeconfigFile(stack), kubeconfigFile(stack)]);
         let longest = 0;
         JSON.parse(state, (_k, v) => {
             if (typeof v === "string") longest = Math.max(longest, v.length);
@@ -408,7 +415,7 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
-    test("b. a rotated credential alone writes nothing to the cluster", async () => {
+    test("b. a rotated credential alone is no change: the preview finds none, the up writes nothing", async () => {
         // Another credential with the same rights: a ServiceAccount token bound to cluster-admin.
         kubectl(w, ["create", "serviceaccount", "ci-deployer", "-n", "kube-system"]);
         kubectl(w, ["create", "clusterrolebinding", "ci-deployer", "--clusterrole=cluster-admin", "--serviceaccount=kube-system:ci-deployer"]);
@@ -418,6 +425,7 @@ describe("a stack like dev", () => {
         rotated.users[0].user = { token };
         await setKubeconfig(w, stack, YAML.stringify(rotated));
         const before = stackWrites(w);
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         assert.equal(stackWrites(w) - before, 0, "writes to the cluster after a credential change alone");
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
@@ -426,6 +434,34 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
         kubectl(w, ["delete", "clusterrolebinding", "ci-deployer"]);
         kubectl(w, ["delete", "serviceaccount", "ci-deployer", "-n", "kube-system"]);
+    });
+
+    test("b. a pull request's read-only identity previews: no change where there is none, the change where there is one, nothing written", async () => {
+        // The preview role's grant, as Kubernetes' own read-only role (view) stands in for ACK's restricted.
+        kubectl(w, ["create", "serviceaccount", "ci-preview", "-n", "kube-system"]);
+        kubectl(w, ["create", "clusterrolebinding", "ci-preview", "--clusterrole=view", "--serviceaccount=kube-system:ci-preview"]);
+        assert.equal(spawnNo(() => kubectl(w, ["auth", "can-i", "patch", "deployments", "-n", "bookinfo", "--as=system:serviceaccount:kube-system:ci-preview"])), "no");
+        const token = kubectl(w, ["create", "token", "ci-preview", "-n", "kube-system", "--duration=1h"]).trim();
+        const original = embeddedKubeconfig(w);
+        const reader = YAML.parse(original);
+        reader.users[0].user = { token };
+        const config = stackConfig(w);
+        try {
+            await setKubeconfig(w, stack, YAML.stringify(reader));
+            const before = stackWrites(w);
+            await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+            // A change: the provider's server-side dry run is refused (403), and it shows the diff from the inputs.
+            await setConfig(w, stack, { ...config, scrapeInterval: "45s" });
+            const planned = await plannedChanges(w, stack);
+            assert.deepEqual(planned.map((p) => `${p.op} ${p.type} ${p.name}`), ["update kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-productpage-sm"]);
+            assert.equal(stackWrites(w) - before, 0, "writes to the cluster by previews");
+        } finally {
+            await setConfig(w, stack, config);
+            await setKubeconfig(w, stack, original);
+            kubectl(w, ["delete", "clusterrolebinding", "ci-preview"]);
+            kubectl(w, ["delete", "serviceaccount", "ci-preview", "-n", "kube-system"]);
+        }
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
     test("b. a CRD co-owned by a former pulumi-kubernetes field manager is taken over: fields the bundle drops go", async () => {

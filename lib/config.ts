@@ -129,7 +129,8 @@ export const SETTINGS = {
     nodeSshPublicKey: { type: "string", description: "With createCluster: an OpenSSH public key; the stack creates an ECS key pair of it for the nodes. Set this or nodeKeyPair.", accepts: matches(/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( \S.*)?$/, "an OpenSSH public key line such as ssh-ed25519 AAAA... user@host") },
     nodeCount: { type: "integer", default: 2, description: "Nodes in the node pool.", accepts: atLeast(1) },
     deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
-    clusterAdmins: { type: "array", default: [], description: "RAM identities granted the admin role of the created cluster (cs.KubernetesPermission), besides whoever runs up: user:<RAM user id> or role:<RAM role id>. A grant replaces what that identity had on ACK clusters, and the identity also needs a RAM policy that lets it read the cluster.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
+    clusterAdmins: { type: "array", default: [], description: "RAM identities granted ACK's admin role on the created cluster (cs.KubernetesPermission), besides whoever runs up: user:<RAM user id> or role:<RAM role id>, such as the CI deploy role. The provider adds the grant and keeps the identity's other ACK permissions (UpdateUserPermissions in patch mode); the identity also needs a RAM policy that lets it read the cluster (cs:DescribeClusterUserKubeconfig).", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
+    clusterReaders: { type: "array", default: [], description: "RAM identities granted ACK's read-only restricted role on the created cluster, in every namespace: the CI preview role, so a pull request's preview reads the cluster as itself and writes nothing (README: CI setup). Same form and RAM policy as clusterAdmins.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
     slbInternetEnabled: { type: "boolean", default: true, description: "Public API server endpoint, needed for a kubeconfig usable from outside the VPC (CI, laptops)." },
     apiServerAllowedCidrs: { type: "array", default: [], description: "With createCluster: client CIDRs (CI runners, offices) allowed to reach the API server, as a whitelist ACL on its load balancer; ACK's control-plane range 100.104.0.0/16 and vpcCidr are added, as ACK requires. The stack creates the ACL; binding it is one command the stack prints (apiServerAclCommand), because the provider cannot attach an ACL to the listener ACK created (README: Restricting the API server). Empty: no restriction.", accepts: rule("a list of IPv4 CIDRs such as [\"203.0.113.0/24\"] without duplicates", (v: string[]) => v.every(isCidr) && new Set(v).size === v.length) },
 
@@ -275,6 +276,8 @@ export interface StackConfig {
         apiServerAllowedCidrs: string[];
         activateAck: boolean;
         admins: string[];
+        /** RAM identities given ACK's read-only restricted role. */
+        readers: string[];
     };
     /** Existing cluster only. kubeconfig is wrapped by the caller as a secret. */
     existing: { kubeconfig?: string; context?: string };
@@ -385,6 +388,17 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
             if (raw[configKey(key)] !== undefined) problems.push(`${configKey(key)}: is set while ${configKey("createCluster")} is true; accepted: unset (the stack builds the kubeconfig of the cluster it creates)`);
         }
     }
+    const admins = (v.clusterAdmins as string[] | undefined) ?? [];
+    const both = ((v.clusterReaders as string[] | undefined) ?? []).filter((r) => admins.includes(r));
+    if (both.length > 0) {
+        problems.push(`${configKey("clusterReaders")}: ${JSON.stringify(both)} is not accepted while also in ${configKey("clusterAdmins")}; accepted: each identity in one of the two lists (one grant per identity)`);
+    }
+    for (const key of ["clusterAdmins", "clusterReaders"] as const) {
+        const given = v[key] as string[] | undefined;
+        if (!createCluster && given && given.length > 0) {
+            problems.push(`${configKey(key)}: ${JSON.stringify(given)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (grant access to an existing cluster in its ACK console: README, CI setup)`);
+        }
+    }
     const allowed = v.apiServerAllowedCidrs as string[] | undefined;
     if (!createCluster && allowed && allowed.length > 0) {
         problems.push(`${configKey("apiServerAllowedCidrs")}: ${JSON.stringify(allowed)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (an existing cluster's API server ACL is bound in the SLB console: README, Restricting the API server)`);
@@ -463,6 +477,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             apiServerAllowedCidrs: v.apiServerAllowedCidrs as string[],
             activateAck: v.activateAck as boolean,
             admins: v.clusterAdmins as string[],
+            readers: v.clusterReaders as string[],
         },
         existing: { kubeconfig: opt("kubeconfig"), context: opt("kubeContext") },
         mesh: {

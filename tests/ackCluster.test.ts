@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AckCluster } from "../components/ackCluster";
 import { ACK_ARGS } from "./support/fixtures";
-import { byType, CREDENTIAL_KUBECONFIG, inStack, isSecret, one, resolve } from "./support/harness";
+import { byType, CREDENTIAL_KUBECONFIG, failingProgram, inStack, isSecret, one, resolve, runProgram, testConfig } from "./support/harness";
 
 const ARGS = ACK_ARGS;
 
@@ -42,6 +42,19 @@ describe("AckCluster", () => {
             ["2000000000000001", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: false }]],
             ["3000000000000002", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
         ]);
+    });
+
+    test("clusterReaders (the CI preview role): ACK's read-only restricted role on the whole cluster, as the program registers it", async () => {
+        const { resources } = await runProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], clusterAdmins: ["role:3000000000000002"], clusterReaders: ["role:3000000000000003"] }));
+        assert.deepEqual(byType(resources, "alicloud:cs/kubernetesPermission:KubernetesPermission").map((p) => [p.name, p.inputs.uid, p.inputs.permissions]), [
+            ["cluster-admin-3000000000000002", "3000000000000002", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
+            ["cluster-reader-3000000000000003", "3000000000000003", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "restricted", isCustom: false, isRamRole: true }]],
+        ]);
+        const { error, resources: none } = await failingProgram(testConfig({ clusterReaders: ["role:3000000000000003"] }));
+        assert.match(String(error), /clusterReaders: \["role:3000000000000003"\] is not accepted while asm-prometheus-mtls:createCluster is false/);
+        assert.deepEqual(none, []);
+        const both = await failingProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], clusterAdmins: ["role:3000000000000003"], clusterReaders: ["role:3000000000000003"] }));
+        assert.match(String(both.error), /clusterReaders: \["role:3000000000000003"\] is not accepted while also in asm-prometheus-mtls:clusterAdmins/);
     });
 
     test("a public key becomes the nodes' key pair", async () => {

@@ -17,7 +17,7 @@ export const ACCESS = { kubeconfig: "apiVersion: v1\nkind: Config\n", context: "
 export const ACK_ARGS: AckClusterArgs = {
     name: "c1", region: "cn-hangzhou", zoneIds: ["cn-hangzhou-j", "cn-hangzhou-k"], vpcCidr: "10.0.0.0/16", vswitchCidrs: ["10.0.0.0/20", "10.0.16.0/20"],
     podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20", clusterSpec: "ack.pro.small", nodeInstanceTypes: ["ecs.g7.xlarge"], nodeCount: 2,
-    deletionProtection: false, slbInternetEnabled: true, apiServerAllowedCidrs: [], admins: [], nodeLogin: { keyPair: "ops" },
+    deletionProtection: false, slbInternetEnabled: true, apiServerAllowedCidrs: [], admins: [], readers: [], nodeLogin: { keyPair: "ops" },
 };
 
 export function operatorArgs(objects: KubeObject[], extra: Partial<PrometheusOperatorArgs> = {}): PrometheusOperatorArgs {
