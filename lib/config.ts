@@ -111,7 +111,7 @@ const INJECTED_NAMESPACE: Rule = {
 /** Every key of the project's config namespace. README's reference table and Pulumi.yaml follow this. */
 export const SETTINGS = {
     createCluster: { type: "boolean", default: false, description: "Provision a VPC, vSwitches, an ACK managed cluster and a node pool. Off: use an existing cluster." },
-    activateAck: { type: "boolean", default: false, description: "With createCluster: activate Container Service for Kubernetes (ACK Pro, pay-as-you-go) in the account before anything is created. This accepts ACK's terms of service and cannot be undone; off, the account must already have it (README: A fresh account)." },
+    activateAck: { type: "boolean", default: false, description: "With createCluster: pulumi up activates Container Service for Kubernetes (ACK Pro, pay-as-you-go) in the account before anything is created; a preview never does, it warns. This accepts ACK's terms of service and cannot be undone; off, the account must already have it (README: A fresh account)." },
     createMesh: { type: "boolean", default: false, description: "Provision an ASM instance and attach the cluster (needs createCluster)." },
     kubeconfig: { type: "string", secret: true, description: "Existing cluster only: kubeconfig contents (set with --secret). Unset: the ambient kubeconfig." },
     kubeContext: { type: "string", description: "Existing cluster only: context of the kubeconfig to use. Unset: its current context." },
