@@ -118,7 +118,8 @@ do_down() {
   fi
   mirror_down
   scripts/cluster.sh down
-  rm -rf "$DEMO" Pulumi.local.yaml
+  # The kubeconfig file the program writes for the providers (lib/kubeProvider.ts, KUBECONFIG_DIR).
+  rm -rf "$DEMO" Pulumi.local.yaml ".pulumi-kubeconfig/$STACK.yaml"
 }
 
 case "${1:-up}" in
