@@ -415,15 +415,30 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
+    /**
+     * Another identity for the same cluster: a ServiceAccount bound to a ClusterRole, as a kubeconfig that
+     * differs from the stack's own only in its user. remove() deletes the account and its binding.
+     */
+    function serviceAccountKubeconfig(name: string, clusterRole: string): { kubeconfig: string; remove: () => void } {
+        kubectl(w, ["create", "serviceaccount", name, "-n", "kube-system"]);
+        kubectl(w, ["create", "clusterrolebinding", name, `--clusterrole=${clusterRole}`, `--serviceaccount=kube-system:${name}`]);
+        const token = kubectl(w, ["create", "token", name, "-n", "kube-system", "--duration=1h"]).trim();
+        const other = YAML.parse(embeddedKubeconfig(w));
+        other.users[0].user = { token };
+        return {
+            kubeconfig: YAML.stringify(other),
+            remove: () => {
+                kubectl(w, ["delete", "clusterrolebinding", name]);
+                kubectl(w, ["delete", "serviceaccount", name, "-n", "kube-system"]);
+            },
+        };
+    }
+
     test("b. a rotated credential alone is no change: the preview finds none, the up writes nothing", async () => {
-        // Another credential with the same rights: a ServiceAccount token bound to cluster-admin.
-        kubectl(w, ["create", "serviceaccount", "ci-deployer", "-n", "kube-system"]);
-        kubectl(w, ["create", "clusterrolebinding", "ci-deployer", "--clusterrole=cluster-admin", "--serviceaccount=kube-system:ci-deployer"]);
-        const token = kubectl(w, ["create", "token", "ci-deployer", "-n", "kube-system", "--duration=1h"]).trim();
+        // Another credential with the same rights.
+        const rotated = serviceAccountKubeconfig("ci-deployer", "cluster-admin");
         const original = embeddedKubeconfig(w);
-        const rotated = YAML.parse(original);
-        rotated.users[0].user = { token };
-        await setKubeconfig(w, stack, YAML.stringify(rotated));
+        await setKubeconfig(w, stack, rotated.kubeconfig);
         const before = stackWrites(w);
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
@@ -432,22 +447,17 @@ describe("a stack like dev", () => {
 
         await setKubeconfig(w, stack, original);
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);
-        kubectl(w, ["delete", "clusterrolebinding", "ci-deployer"]);
-        kubectl(w, ["delete", "serviceaccount", "ci-deployer", "-n", "kube-system"]);
+        rotated.remove();
     });
 
     test("b. a pull request's read-only identity previews: no change where there is none, the change where there is one, nothing written", async () => {
         // The preview role's grant, as Kubernetes' own read-only role (view) stands in for ACK's restricted.
-        kubectl(w, ["create", "serviceaccount", "ci-preview", "-n", "kube-system"]);
-        kubectl(w, ["create", "clusterrolebinding", "ci-preview", "--clusterrole=view", "--serviceaccount=kube-system:ci-preview"]);
+        const reader = serviceAccountKubeconfig("ci-preview", "view");
         assert.equal(spawnNo(() => kubectl(w, ["auth", "can-i", "patch", "deployments", "-n", "bookinfo", "--as=system:serviceaccount:kube-system:ci-preview"])), "no");
-        const token = kubectl(w, ["create", "token", "ci-preview", "-n", "kube-system", "--duration=1h"]).trim();
         const original = embeddedKubeconfig(w);
-        const reader = YAML.parse(original);
-        reader.users[0].user = { token };
         const config = stackConfig(w);
         try {
-            await setKubeconfig(w, stack, YAML.stringify(reader));
+            await setKubeconfig(w, stack, reader.kubeconfig);
             const before = stackWrites(w);
             await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
             // A change: the provider's server-side dry run is refused (403), and it shows the diff from the inputs.
@@ -458,8 +468,7 @@ describe("a stack like dev", () => {
         } finally {
             await setConfig(w, stack, config);
             await setKubeconfig(w, stack, original);
-            kubectl(w, ["delete", "clusterrolebinding", "ci-preview"]);
-            kubectl(w, ["delete", "serviceaccount", "ci-preview", "-n", "kube-system"]);
+            reader.remove();
         }
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });

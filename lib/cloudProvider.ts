@@ -8,7 +8,8 @@ import { PROJECT, StackConfig } from "./config";
  * ActionTrail shows it beside the role.
  */
 export function defaultSessionName(stack: string): string {
-    return `${PROJECT}-${stack}`.replace(/[^A-Za-z0-9._@-]/g, "-").slice(0, 64);
+    // Stack names use letters, digits, '-', '_' and '.', all of which a session name accepts.
+    return `${PROJECT}-${stack}`.slice(0, 64);
 }
 
 /**

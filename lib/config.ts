@@ -188,7 +188,7 @@ export const OIDC_ENV = {
 } as const;
 
 /** AccessKey variables the provider reads (provider.go, access_key); a key wins over OIDC there, silently. */
-const ACCESS_KEY_ENV = ["ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_ID"];
+export const ACCESS_KEY_ENV = ["ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_ID"];
 
 const ROLE_ARN = /^acs:ram::\d+:role\/[A-Za-z0-9._@-]{1,64}$/;
 const OIDC_PROVIDER_ARN = /^acs:ram::\d+:oidc-provider\/[A-Za-z0-9._-]{1,128}$/;

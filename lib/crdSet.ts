@@ -206,7 +206,8 @@ async function refuseForeign(call: Call, crds: KubeObject[], dryRun = false): Pr
     }
     if (foreign.length > 0) {
         throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
-    }    return true;
+    }
+    return true;
 }
 
 /**

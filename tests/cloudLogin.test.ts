@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { OIDC_ENV } from "../lib/config";
+import { ACCESS_KEY_ENV, OIDC_ENV } from "../lib/config";
 import { failingProgram, one, runProgram, testConfig } from "./support/harness";
 
 // What the Alibaba Cloud provider is registered with: a CI job's OIDC identity as the provider's
@@ -24,7 +24,7 @@ const JOB = {
 
 /** Runs fn with exactly these cloud variables in the environment (the others of OIDC_ENV and the AccessKey's removed). */
 async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    const names = [...Object.values(OIDC_ENV), "ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_ID", ...Object.keys(vars)];
+    const names = [...Object.values(OIDC_ENV), ...ACCESS_KEY_ENV, ...Object.keys(vars)];
     const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
     for (const n of names) delete process.env[n];
     Object.assign(process.env, vars);
