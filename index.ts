@@ -18,7 +18,7 @@ import { loadUpstream } from "./lib/upstream";
 // config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
-    const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret, process.env));
+    const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret, process.env, pulumi.getStack()));
     const upstream = await checked(() => loadUpstream(cfg));
     // Throws before any resource is registered: the guide's hand-made install, unless adoptExisting.
     await checked(() => checkNoHandMadeInstall(cfg, upstream));

@@ -1,10 +1,11 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { checkTargets, render } from "../lib/verify";
+import { checkRemoteWrite, checkTargets, render } from "../lib/verify";
 
 // npm run verify [-- --stack NAME] [--prometheus-url URL] [--timeout SECONDS] [--local-port PORT]
 // Reads the stack's outputs, opens the port-forward the stack prints (unless --prometheus-url names a
 // Prometheus already reachable), waits until every ServiceMonitor target is UP or the deadline passes,
-// runs the check query, and prints one row per target. Exit 0: all UP and the query returns series;
+// runs the check query, and prints one row per target; with remote write, whether its endpoint took the
+// samples of the last 15 s. Exit 0: all UP, the query returns series, no sample refused;
 // exit 1: the cause and the next command to run; exit 2: verify itself could not run.
 
 interface Outputs {
@@ -53,6 +54,9 @@ function portForward(command: string, localPort: string | undefined): Promise<{ 
     });
 }
 
+/** Three of the queues' 5 s batch deadlines: a queue that sends anything sends within it. */
+const REMOTE_WRITE_WINDOW_MS = 15_000;
+
 async function main(): Promise<number> {
     const o = outputs(flag("stack") ?? process.env.PULUMI_STACK);
     const timeoutS = Number(flag("timeout") ?? 120);
@@ -65,14 +69,19 @@ async function main(): Promise<number> {
             base = pf.url;
             console.log(`port-forward: ${o.portForwardCommand} -> ${base}`);
         }
+        const context = { monitoringNamespace: o.monitoringNamespace, appNamespace: o.appNamespace, prometheusName: o.prometheusName, prometheusPod: `prometheus-${o.prometheusName}-0` };
         const report = await checkTargets(base, {
             pools: o.serviceMonitors.map((sm) => `serviceMonitor/${o.appNamespace}/${sm}/0`),
             query: o.checkQuery,
             deadlineMs: timeoutS * 1000,
-            context: { monitoringNamespace: o.monitoringNamespace, appNamespace: o.appNamespace, prometheusName: o.prometheusName, prometheusPod: `prometheus-${o.prometheusName}-0` },
+            context,
         });
         console.log(render(report, o.checkQuery));
-        return report.ok ? 0 : 1;
+        if (!report.ok) return 1;
+        const remote = await checkRemoteWrite(base, { windowMs: REMOTE_WRITE_WINDOW_MS, context });
+        for (const q of remote.queues) console.log(`remote write ${q.url}: ${q.sentInWindow} samples sent, ${q.failedInWindow} refused in the last ${REMOTE_WRITE_WINDOW_MS / 1000} s`);
+        if (remote.failure) console.log(`FAILED (${remote.failure.cause}): ${remote.failure.meaning}\nnext: ${remote.failure.next}`);
+        return remote.ok ? 0 : 1;
     } finally {
         forward?.kill("SIGTERM");
     }

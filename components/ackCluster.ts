@@ -111,6 +111,9 @@ export class AckCluster extends pulumi.ComponentResource {
             keyName: this.keyPair ? this.keyPair.keyPairName : (args.nodeLogin as { keyPair: string }).keyPair,
             // The default (cloud_efficiency) is not offered by recent instance families such as g7.
             systemDiskCategory: "cloud_essd",
+            // Nodes evenly over the zones (Auto Scaling's default, PRIORITY, fills the first vSwitch first),
+            // so the Prometheus replicas' required zone spread always finds a node in each zone.
+            multiAzPolicy: "BALANCE",
         }, { parent: this });
 
         // The kubeconfig below is the caller's own; CI roles and colleagues get theirs from ACK once granted.

@@ -11,6 +11,7 @@ import {
 } from "../lib/certContract";
 import { prometheusImage } from "../lib/images";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
+import { discoveryRbacName, prometheusServiceAccount, remoteWriteSecretName } from "../lib/names";
 import type { PrometheusOperator } from "./prometheusOperator";
 
 export interface MeshPrometheusArgs {
@@ -23,6 +24,26 @@ export interface MeshPrometheusArgs {
     /** Registry the Prometheus image is pulled from instead of the operator's default one. */
     imageRegistryMirror?: string;
     retention: string;
+    /** Prometheus's retention.size: the most its data takes on the volume. */
+    retentionSize: string;
+    /**
+     * A volume claim per replica of this size and class (unset: the cluster's default class), or an emptyDir
+     * of this size (data lost with the pod).
+     */
+    storage: { storageClass?: string; size: string } | { emptyDir: true; size: string };
+    /** Requests and limits of the prometheus container. */
+    resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
+    /**
+     * With two or more replicas, whether they must land in different zones (DoNotSchedule: the stack knows
+     * the nodes span its zones) or only should (ScheduleAnyway: a cluster it did not create).
+     */
+    zoneSpread: "DoNotSchedule" | "ScheduleAnyway";
+    /** Same, for nodes. */
+    nodeSpread: "DoNotSchedule" | "ScheduleAnyway";
+    /** Labels every series carries outside this Prometheus. */
+    externalLabels: Record<string, string>;
+    /** An endpoint that receives every sample too, with basic auth (delivered through a Secret). */
+    remoteWrite?: { url: string; basicAuth?: { username: pulumi.Input<string>; password: pulumi.Input<string> } };
     /** Hold the deployment until the operator reports the Prometheus Available. */
     awaitAvailable: boolean;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
@@ -43,8 +64,13 @@ const MTLS_SCRAPE_CLASS = "istio-mtls";
 export class MeshPrometheus extends pulumi.ComponentResource {
     readonly namespace: InjectedNamespace["resource"];
     readonly serviceAccount: k8s.core.v1.ServiceAccount;
-    readonly clusterRole: k8s.rbac.v1.ClusterRole;
-    readonly clusterRoleBinding: k8s.rbac.v1.ClusterRoleBinding;
+    /** What service discovery may read in the namespace it discovers in, and nowhere else. */
+    readonly role: k8s.rbac.v1.Role;
+    readonly roleBinding: k8s.rbac.v1.RoleBinding;
+    /** With two or more replicas: a node drain evicts one at a time. */
+    readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    /** The remote write endpoint's credentials, which the Prometheus CR refers to by key. */
+    readonly remoteWriteSecret?: k8s.core.v1.Secret;
     readonly prometheus: k8s.apiextensions.CustomResource;
     /** Labels a ServiceMonitor must carry to be selected by this Prometheus. */
     readonly serviceMonitorLabels: Record<string, string>;
@@ -63,24 +89,53 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         const adopt = adoptionAnnotations(args.adoptExisting);
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: withAnnotations({ name: `prometheus-${args.name}`, namespace: this.namespaceName }, adopt),
+            metadata: withAnnotations({ name: prometheusServiceAccount(args.name), namespace: this.namespaceName }, adopt),
         }, { parent: this });
 
-        // What Prometheus's Kubernetes service discovery reads for ServiceMonitor targets, nothing more.
-        this.clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-role`, {
-            metadata: withAnnotations({ name: `prometheus-${args.namespace}-${args.name}` }, adopt),
+        // What the EndpointSlice role of Prometheus's Kubernetes discovery watches (the slices, and the
+        // Services and Pods it takes target labels from), in the one namespace the operator configures it
+        // for (kubernetes_sd_configs namespaces.names), so a Role there is enough.
+        const rbacName = discoveryRbacName(args.namespace, args.name);
+        this.role = new k8s.rbac.v1.Role(`${name}-discovery`, {
+            metadata: withAnnotations({ name: rbacName, namespace: args.serviceMonitorNamespace }, adopt),
             rules: [
-                { apiGroups: [""], resources: ["services", "endpoints", "pods"], verbs: ["get", "list", "watch"] },
+                { apiGroups: [""], resources: ["services", "pods"], verbs: ["get", "list", "watch"] },
                 { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
             ],
         }, { parent: this });
 
         // The guide never binds its role, and Prometheus then fails with "endpoints is forbidden".
-        this.clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-binding`, {
-            metadata: withAnnotations({ name: `prometheus-${args.namespace}-${args.name}` }, adopt),
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: this.clusterRole.metadata.name },
+        this.roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-discovery`, {
+            metadata: withAnnotations({ name: rbacName, namespace: args.serviceMonitorNamespace }, adopt),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.role.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
         }, { parent: this });
+
+        // The labels the operator gives every pod of this Prometheus.
+        const podLabels = { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": args.name };
+        const spread = args.replicas > 1 ? [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: args.zoneSpread, labelSelector: { matchLabels: podLabels } },
+            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: args.nodeSpread, labelSelector: { matchLabels: podLabels } },
+        ] : undefined;
+
+        const auth = args.remoteWrite?.basicAuth;
+        this.remoteWriteSecret = auth && new k8s.core.v1.Secret(`${name}-remote-write`, {
+            metadata: withAnnotations({ name: remoteWriteSecretName(args.name), namespace: this.namespaceName }, adopt),
+            type: "kubernetes.io/basic-auth",
+            // The SDK's Secret sends stringData as a secret, so the state holds it encrypted.
+            stringData: { username: auth.username, password: auth.password },
+        }, { parent: this });
+        const remoteWrite = args.remoteWrite && [{
+            url: args.remoteWrite.url,
+            ...(this.remoteWriteSecret ? {
+                basicAuth: {
+                    username: { name: this.remoteWriteSecret.metadata.name, key: "username" },
+                    password: { name: this.remoteWriteSecret.metadata.name, key: "password" },
+                },
+            } : {}),
+            // ARMS's remote write endpoint does not speak HTTP/2; HTTP/1.1 works with every receiver.
+            enableHTTP2: false,
+        }];
 
         this.prometheus = new k8s.apiextensions.CustomResource(`${name}-prometheus`, {
             apiVersion: "monitoring.coreos.com/v1",
@@ -95,6 +150,22 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 version: args.version,
                 ...(args.imageRegistryMirror ? { image: prometheusImage(args.version, args.imageRegistryMirror) } : {}),
                 retention: args.retention,
+                retentionSize: args.retentionSize,
+                storage: "emptyDir" in args.storage
+                    ? { emptyDir: { sizeLimit: args.storage.size } }
+                    : {
+                        volumeClaimTemplate: {
+                            spec: {
+                                ...(args.storage.storageClass ? { storageClassName: args.storage.storageClass } : {}),
+                                accessModes: ["ReadWriteOnce"],
+                                resources: { requests: { storage: args.storage.size } },
+                            },
+                        },
+                    },
+                resources: args.resources,
+                externalLabels: args.externalLabels,
+                ...(remoteWrite ? { remoteWrite } : {}),
+                ...(spread ? { topologySpreadConstraints: spread } : {}),
                 serviceAccountName: this.serviceAccount.metadata.name,
                 podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },
                 volumes: [certVolume()],
@@ -102,7 +173,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 // Not root, as the operator's own examples run it (the operator sets no user). fsGroup makes the
                 // memory volume where the sidecar (uid 1337) writes the certificate group-owned by Prometheus's group.
                 securityContext: { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } },
-                // EndpointSlices, which the ClusterRole grants: the v1 Endpoints API is deprecated since Kubernetes 1.33.
+                // EndpointSlices, which the Role grants: the v1 Endpoints API is deprecated since Kubernetes 1.33.
                 serviceDiscoveryRole: "EndpointSlice",
                 serviceMonitorSelector: { matchLabels: this.serviceMonitorLabels },
                 serviceMonitorNamespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.serviceMonitorNamespace } },
@@ -117,7 +188,12 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 // the operator checks only a ServiceMonitor's own tlsConfig, so our class is unaffected.
                 arbitraryFSAccessThroughSMs: { deny: true },
             },
-        }, { parent: this, dependsOn: [args.operator, this.clusterRoleBinding] });
+        }, { parent: this, dependsOn: [args.operator, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : [])] });
+
+        this.disruptionBudget = args.replicas > 1 ? new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+            metadata: withAnnotations({ name: `prometheus-${args.name}`, namespace: this.namespaceName }, adopt),
+            spec: { maxUnavailable: 1, selector: { matchLabels: podLabels } },
+        }, { parent: this }) : undefined;
 
         this.registerOutputs({ namespace: this.namespaceName, prometheus: this.prometheus.metadata.name });
     }

@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { connect as tlsConnect, PeerCertificate } from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { CERT_CONTRACT, prometheusCertMount, sidecarAnnotations } from "../lib/certContract";
+import { discoveryRbacName } from "../lib/names";
 import { CHECK_QUERY } from "../lib/outputs";
 import { makeCa, makeLeaf } from "../tests/support/pki";
-import { Cause, checkTargets, render, Report } from "../lib/verify";
+import { configKey } from "../lib/config";
+import { Cause, checkRemoteWrite, checkTargets, render, Report } from "../lib/verify";
 import { TRUST_DOMAIN } from "./support/istio";
 import { MESH_STACK, MeshWorld, podOf as meshPodOf, runVerify as meshRunVerify, startMeshWorld, upMeshStack } from "./support/meshWorld";
 import { PodRunner, RunningPod } from "./support/podRunner";
-import { eventually, generatedJobs, kubectl, kubectlJson, pulumiOk, tearDown, World } from "./support/world";
+import { eventually, generatedJobs, kubectl, kubectlJson, pulumiOk, tearDown, track, World } from "./support/world";
 
 // Mesh in a box: the stack applied with strictMtls to a cluster where istiod's real webhook injects the
 // pods and its real CA issues their certificates; Prometheus 3 and productpage run as processes in pod
@@ -191,24 +193,84 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         process.stdout.write(`${r.stdout}\n`);
     });
 
-    test("h. rotation: both certificates are renewed while Prometheus runs; the target stays UP, no restart", async () => {
+    test("h. rotation: three renewals of both certificates while Prometheus runs; no failed scrape, no restart", async () => {
         const key = `monitoring/${prom.name}`;
         const pid = runner.process(key, "prometheus")!.pid;
         const promCert = path.join(prom.dirs.volumes[CERT_CONTRACT.volumeName], CERT_CONTRACT.files.certChain);
         const serial = (f: string) => new X509Certificate(readFileSync(f)).serialNumber;
-        const first = serial(promCert);
-        const rotated = await eventually("a renewed Prometheus certificate", () => (serial(promCert) !== first ? Date.now() : undefined), CERT_TTL_S * 1000);
-        await eventually("productpage's stand-in serving a renewed certificate", () => (/certificate reloaded/.test(readFileSync(pp.log("envoy-stand-in"), "utf8")) ? true : undefined), CERT_TTL_S * 1000);
-        // A scrape after the rotation, with the new files, succeeded.
-        await eventually("a successful scrape after the rotation", async () => {
+        const reloads = () => (readFileSync(pp.log("envoy-stand-in"), "utf8").match(/certificate reloaded/g) ?? []).length;
+        const start = Date.now();
+        const [firstReloads, serials] = [reloads(), [serial(promCert)]];
+        let rotated = 0;
+        for (let i = 0; i < 3; i++) {
+            rotated = await eventually(`Prometheus's certificate renewed ${i + 1} times`, () => {
+                const now = serial(promCert);
+                if (serials.includes(now)) return undefined;
+                serials.push(now);
+                return Date.now();
+            }, CERT_TTL_S * 1000);
+        }
+        await eventually("productpage's stand-in serving a renewed certificate three times", () => (reloads() - firstReloads >= 3 ? true : undefined), CERT_TTL_S * 1000);
+        // A scrape after the last rotation, with the new files, succeeded.
+        await eventually("a successful scrape after the last rotation", async () => {
             const t = (await promApi("/api/v1/targets?state=active")).activeTargets.find((x: any) => x.scrapePool === JOB);
             return t?.health === "up" && Date.parse(t.lastScrape) > rotated ? true : undefined;
         }, 3 * INTERVAL_S * 1000);
+        // Prometheus's own record of the window: every scrape of productpage succeeded (a failed one is an up of 0), none was skipped.
+        const window = Math.floor((Date.now() - start) / 1000);
+        const over = async (fn: string) => Number((await promApi(`/api/v1/query?query=${encodeURIComponent(`${fn}(up{job="productpage",namespace="bookinfo"}[${window}s])`)}`)).result[0]?.value[1]);
+        assert.equal(await over("min_over_time"), 1, "no 0 sample of up while the certificates rotated");
+        assert.ok((await over("count_over_time")) >= Math.floor(window / INTERVAL_S) - 1, `a scrape every ${INTERVAL_S} s over ${window} s`);
         assert.equal(runner.process(key, "prometheus")!.pid, pid, "Prometheus was not restarted");
         assert.equal(runner.process(key, "prometheus")!.exitCode, null);
         const cert = new X509Certificate(readFileSync(promCert));
         const lifetime = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 1000;
         assert.ok(lifetime <= CERT_TTL_S + 120, `certificate lifetime ${lifetime} s`);
+    });
+
+    test("i. least privilege: Prometheus's ServiceAccount reads pods, Services and EndpointSlices where it discovers, nowhere else", () => {
+        const as = `--as=system:serviceaccount:monitoring:${prom.spec.serviceAccountName}`;
+        const can = (verb: string, what: string, ns: string[]) => kubectlCan(["auth", "can-i", verb, what, ...ns, as]);
+        for (const what of ["pods", "services", "endpointslices.discovery.k8s.io"]) {
+            for (const verb of ["list", "watch"]) assert.equal(can(verb, what, ["-n", "bookinfo"]), "yes", `${verb} ${what} in bookinfo`);
+            for (const ns of ["monitoring", "default", "kube-system", "istio-system"]) assert.equal(can("list", what, ["-n", ns]), "no", `list ${what} in ${ns}`);
+            assert.equal(can("list", what, ["--all-namespaces"]), "no", `list ${what} cluster-wide`);
+        }
+        assert.equal(can("get", "secrets", ["-n", "bookinfo"]), "no");
+        // And the scrape that the earlier cases saw UP was discovered with exactly these grants.
+        assert.deepEqual(kubectlJson(w, ["get", "clusterrolebindings"]).items.filter((b: any) => (b.subjects ?? []).some((s: any) => s.namespace === "monitoring")), []);
+    });
+
+    test("d. durable: the claim is bound to a local volume, and what Prometheus scraped before its pod was deleted is still there after", async () => {
+        const pvc = kubectlJson(w, ["get", "pvc", `prometheus-mesh-db-${prom.name}`, "-n", "monitoring"]);
+        assert.equal(pvc.status.phase, "Bound");
+        const pv = kubectlJson(w, ["get", "pv", pvc.spec.volumeName]);
+        assert.ok(pv.spec.local?.path, "a local PersistentVolume");
+        assert.equal(pv.spec.claimRef.name, pvc.metadata.name);
+        // Samples of productpage's up series up to a moment before the delete, and their sum.
+        const at = Date.now() / 1000;
+        const query = `/api/v1/query?time=${at}&query=${encodeURIComponent(`count_over_time(up{job="productpage",namespace="bookinfo"}[10m])`)}`;
+        const before = Number((await promApi(query)).result[0]?.value[1] ?? 0);
+        assert.ok(before >= 2, `${before} samples scraped before the delete`);
+
+        // What README's sizing starts from (printed, not asserted): this Prometheus's footprint and its head series.
+        const own = await (await fetch(`http://${prom.ip}:9090/metrics`)).text();
+        const figure = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(own)?.[1] ?? NaN);
+        const [rss, heap, series, cpu, started] = ["process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "prometheus_tsdb_head_series", "process_cpu_seconds_total", "process_start_time_seconds"].map(figure);
+        process.stdout.write(`sizing: resident ${(rss / 2 ** 20).toFixed(0)} MiB, Go heap in use ${(heap / 2 ** 20).toFixed(0)} MiB, ${series} head series, ${((1000 * cpu) / (Date.now() / 1000 - started)).toFixed(1)} millicores on average since start\n`);
+
+        const old = prom;
+        kubectl(w, ["delete", "pod", old.name, "-n", "monitoring", "--wait=false"]);
+        await runner.terminate(`monitoring/${old.name}`);
+        prom = await rerunPrometheus(old.uid, true);
+        assert.notEqual(prom.uid, old.uid);
+        assert.notEqual(prom.dirs.base, old.dirs.base, "a new pod: new emptyDirs");
+        await eventually("the new Prometheus ready", async () => ((await fetch(`http://${prom.ip}:9090/-/ready`).then((r) => r.ok, () => false)) ? true : undefined), 120_000);
+        const after = Number((await promApi(query)).result[0]?.value[1] ?? 0);
+        assert.equal(after, before, "every sample from before the delete is queryable after it");
+        // And the new pod scrapes on, over mTLS.
+        const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: { monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name } });
+        assert.ok(back.ok, render(back, CHECK_QUERY));
     });
 
     describe("g. negative controls: each mistake takes the target down, and verify names its cause", () => {
@@ -265,17 +327,17 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
             assert.match(cli!.stdout, /next: kubectl -n monitoring get prometheus mesh/);
         });
 
-        test("the ClusterRoleBinding removed: no target, forbidden in Prometheus's log", async () => {
-            const name = "prometheus-monitoring-mesh";
-            const saved = kubectlJson(w, ["get", "clusterrolebinding", name]);
+        test("the RoleBinding removed: no target, forbidden in Prometheus's log", async () => {
+            const name = discoveryRbacName("monitoring", "mesh");
+            const saved = kubectlJson(w, ["get", "rolebinding", name, "-n", "bookinfo"]);
             const key = `monitoring/${prom.name}`;
             const file = path.join(w.tmp, "binding.json");
             await control("rbac", async () => {
-                kubectl(w, ["delete", "clusterrolebinding", name]);
+                kubectl(w, ["delete", "rolebinding", name, "-n", "bookinfo"]);
                 // A running discovery keeps its open watches; a restarted container lists again, as after a rollout.
                 await runner.restart(key, "prometheus");
             }, async () => {
-                writeFileSync(file, JSON.stringify({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name, labels: saved.metadata.labels }, roleRef: saved.roleRef, subjects: saved.subjects }));
+                writeFileSync(file, JSON.stringify({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name, namespace: "bookinfo", labels: saved.metadata.labels }, roleRef: saved.roleRef, subjects: saved.subjects }));
                 kubectl(w, ["create", "-f", file]);
                 await runner.restart(key, "prometheus");
             });
@@ -297,10 +359,76 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
     });
 });
 
+describe("many clusters, one backend: remote write to a real Prometheus receiver with basic auth", () => {
+    const USER = "box-writer";
+    let receiver: string;
+
+    before(() => {
+        const dir = mkdtempSync(path.join(w.tmp, "receiver-"));
+        const password = "remote-write-test-password";
+        // The receiver's user, as Prometheus's web config wants it: a bcrypt hash (htpasswd -B).
+        const hash = execFileSync("htpasswd", ["-nbB", USER, password], { encoding: "utf8" }).trim().split(":")[1];
+        writeFileSync(path.join(dir, "web.yml"), `basic_auth_users:\n  ${USER}: ${hash}\n`);
+        writeFileSync(path.join(dir, "prometheus.yml"), "global: {}\n");
+        const port = 19291;
+        receiver = `http://${m.nodeAddress}:${port}`;
+        const out = openSync(path.join(dir, "receiver.log"), "a");
+        track(spawn(path.join(w.bin, "prometheus"), [
+            `--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`,
+            `--web.listen-address=${m.nodeAddress}:${port}`, `--web.config.file=${path.join(dir, "web.yml")}`, "--web.enable-remote-write-receiver",
+        ], { env: w.env, detached: true, stdio: ["ignore", out, out] }));
+        return pulumiOk(w, ["config", "set", "--secret", "--stack", STACK, configKey("remoteWritePassword"), password]);
+    });
+
+    const fromReceiver = async (query: string) => {
+        const r = await fetch(`${receiver}/api/v1/query?query=${encodeURIComponent(query)}`, { headers: { authorization: `Basic ${Buffer.from(`${USER}:remote-write-test-password`).toString("base64")}` } });
+        return ((await r.json()) as { data: { result: any[] } }).data.result;
+    };
+
+    test("productpage's series arrive with the stack's external labels; verify counts the samples the receiver took", async () => {
+        await pulumiOk(w, ["config", "set", "--stack", STACK, configKey("remoteWriteUrl"), `${receiver}/api/v1/write`]);
+        await pulumiOk(w, ["config", "set", "--secret", "--stack", STACK, configKey("remoteWriteUsername"), USER]);
+        await pulumiOk(w, ["config", "set", "--stack", STACK, configKey("prometheusClusterLabel"), "box"]);
+        await pulumiOk(w, ["up", "--yes", "--stack", STACK]);
+        const series = await eventually("productpage's series at the receiver", async () => {
+            const r = await fromReceiver(`${CHECK_QUERY}{namespace="bookinfo",cluster="box",environment="${STACK}"}`);
+            return r.length > 0 ? r : undefined;
+        }, 120_000);
+        for (const s of series) assert.equal(s.metric.pod, pp.name);
+        // The password is in no file the stack keeps in plain text.
+        assert.equal(readFileSync(path.join(w.project, `Pulumi.${STACK}.yaml`), "utf8").includes("remote-write-test-password"), false);
+        const r = runVerify(["--timeout", "60"]);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`remote write ${receiver.replace(/[.]/g, "\\.")}/api/v1/write: [1-9]\\d* samples sent, 0 refused`));
+    });
+
+    test("a wrong password: the sender's prometheus_remote_storage_samples_failed_total grows, and verify names remote-write", async () => {
+        await pulumiOk(w, ["config", "set", "--secret", "--stack", STACK, configKey("remoteWritePassword"), "not-the-password"]);
+        await pulumiOk(w, ["up", "--yes", "--stack", STACK]);
+        const ctx = { monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name };
+        const report = await eventually("remote write refused", async () => {
+            const r = await checkRemoteWrite(`http://${prom.ip}:9090`, { windowMs: 10_000, context: ctx });
+            return r.ok ? undefined : r;
+        }, 180_000);
+        assert.equal(report.failure!.cause, "remote-write");
+        assert.match(report.failure!.meaning, /samples refused by http:.*\/api\/v1\/write/);
+        assert.match(readFileSync(prom.log("prometheus"), "utf8"), /401 Unauthorized/);
+        const r = runVerify(["--timeout", "60"]);
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /FAILED \(remote-write\): the remote write endpoint refuses samples/);
+    });
+});
+
 const JOB = "serviceMonitor/bookinfo/productpage/0";
 
 function runVerify(args: string[]) {
     return meshRunVerify(w, args);
+}
+
+/** kubectl auth can-i's answer, which it also prints when it exits 1 (no). */
+function kubectlCan(args: string[]): string {
+    const r = spawnSync(path.join(w.bin, "kubectl"), ["--kubeconfig", w.kubeconfig, ...args], { env: w.env, encoding: "utf8" });
+    return r.stdout.trim();
 }
 
 /** Refusals the productpage stand-in logged for a reason. */

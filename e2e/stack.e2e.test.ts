@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChildProcess, execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
-import { configKey } from "../lib/config";
+import { configKey, PROMETHEUS_RESOURCES } from "../lib/config";
 import { kubeconfigFile } from "../lib/kubeProvider";
 import { atVersion, VERSIONS } from "../lib/versions";
 import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
@@ -89,9 +89,12 @@ describe("upgrade: a stack made by earlier code moves to this code (its own stac
     const stack = "moved";
 
     test("nothing is planned for deletion, replacement or creation, and every object keeps its uid", async () => {
-        await newStack(w, stack, stackConfig(w, { retainCrds: false }));
+        // Without the settings the earlier code did not know; they are added for the move.
+        const config = stackConfig(w, { retainCrds: false });
+        await newStack(w, stack, Object.fromEntries(Object.entries(config).filter(([k]) => k !== configKey("prometheusStorageClass"))));
         const earlier = projectAt(w, EARLIER_MAIN, [stack]);
         await pulumiOk(w, ["--cwd", earlier, "up", "--yes", "--stack", stack]);
+        await setConfig(w, stack, config);
         const uids = () => [
             uid("deployment", "prometheus-operator", "default"),
             uid("clusterrolebinding", "prometheus-operator"),
@@ -102,8 +105,30 @@ describe("upgrade: a stack made by earlier code moves to this code (its own stac
         const before = uids();
 
         const planned = await plannedChanges(w, stack);
-        assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`), []);
-        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        // Discovery's grants move from a cluster-wide role to one in the app namespace; nothing else is created or deleted.
+        assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
+            "create kubernetes:rbac.authorization.k8s.io/v1:Role prometheus-discovery", "create kubernetes:rbac.authorization.k8s.io/v1:RoleBinding prometheus-discovery",
+            "delete kubernetes:rbac.authorization.k8s.io/v1:ClusterRole prometheus-role", "delete kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding prometheus-binding",
+        ]);
+        // No moment without discovery: all through the up, the API server's authorizer lets Prometheus list its targets.
+        const sa = "--as=system:serviceaccount:monitoring:prometheus-mesh";
+        const answers: string[] = [];
+        let upDone = false;
+        const watcher = (async () => {
+            while (!upDone) {
+                answers.push(spawnSync(path.join(w.bin, "kubectl"), ["--kubeconfig", w.kubeconfig, "auth", "can-i", "list", "endpointslices.discovery.k8s.io", "-n", "bookinfo", sa], { env: w.env, encoding: "utf8" }).stdout.trim());
+                await new Promise((r) => setTimeout(r, 50));
+            }
+        })();
+        try {
+            await pulumiOk(w, ["up", "--yes", "--stack", stack]);
+        } finally {
+            upDone = true;
+            await watcher;
+        }
+        assert.ok(answers.length >= 10, `${answers.length} checks during the up`);
+        assert.deepEqual([...new Set(answers)], ["yes"], `answers during the up: ${answers.join(",")}`);
+        assert.equal(exists(w, "clusterrolebinding", "prometheus-monitoring-mesh"), false, "the cluster-wide binding is gone");
         assert.deepEqual(uids(), before);
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
         await pulumiOk(w, ["destroy", "--yes", "--stack", stack]);
@@ -286,15 +311,17 @@ describe("a stack like dev", () => {
         assert.ok(svc.spec.ports.some((p: { name: string }) => p.name === sm.spec.endpoints[0].port));
 
         const sa = kubectlJson(w, ["get", "serviceaccount", prom.spec.serviceAccountName, "-n", "monitoring"]);
-        const binding = kubectlJson(w, ["get", "clusterrolebinding", "prometheus-monitoring-mesh"]);
+        const binding = kubectlJson(w, ["get", "rolebinding", "prometheus-monitoring-mesh", "-n", "bookinfo"]);
         assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: "monitoring" }]);
-        // The API server's own authorizer agrees that Prometheus may discover its targets.
-        for (const verb of ["list", "watch"]) {
-            for (const res of ["endpoints", "endpointslices.discovery.k8s.io", "services", "pods"]) {
-                assert.equal(kubectl(w, ["auth", "can-i", verb, res, "-n", "bookinfo", `--as=system:serviceaccount:monitoring:${sa.metadata.name}`]).trim(), "yes", `${verb} ${res}`);
+        // The API server's own authorizer agrees that Prometheus may discover its targets there, and nowhere else.
+        const as = `--as=system:serviceaccount:monitoring:${sa.metadata.name}`;
+        for (const res of ["endpointslices.discovery.k8s.io", "services", "pods"]) {
+            for (const verb of ["list", "watch"]) assert.equal(kubectl(w, ["auth", "can-i", verb, res, "-n", "bookinfo", as]).trim(), "yes", `${verb} ${res}`);
+            for (const elsewhere of [["-n", "monitoring"], ["-n", "default"], ["--all-namespaces"]]) {
+                assert.equal(spawnNo(() => kubectl(w, ["auth", "can-i", "list", res, ...elsewhere, as])), "no", `list ${res} ${elsewhere.join(" ")}`);
             }
         }
-        assert.equal(spawnNo(() => kubectl(w, ["auth", "can-i", "get", "secrets", "-n", "bookinfo", `--as=system:serviceaccount:monitoring:${sa.metadata.name}`])), "no");
+        assert.equal(spawnNo(() => kubectl(w, ["auth", "can-i", "get", "secrets", "-n", "bookinfo", as])), "no");
 
         const deployments = kubectlJson(w, ["get", "deployments", "-n", "bookinfo"]).items;
         assert.deepEqual(deployments.map((d: any) => d.metadata.name).sort(), BOOKINFO_DEPLOYMENTS);
@@ -370,6 +397,15 @@ describe("a stack like dev", () => {
         const prometheusContainer = pod.spec.containers.find((c: { name: string }) => c.name === "prometheus");
         assert.deepEqual(prometheusContainer.volumeMounts.find((m: { name: string }) => m.name === "istio-certs"), prometheusCertMount());
         assert.equal(prometheusContainer.image.endsWith(`:${VERSIONS.prometheus.version}`), true, prometheusContainer.image);
+        assert.deepEqual(prometheusContainer.resources, { requests: { cpu: PROMETHEUS_RESOURCES.cpuRequest, memory: PROMETHEUS_RESOURCES.memoryRequest }, limits: { memory: PROMETHEUS_RESOURCES.memoryLimit } });
+        // Its data on a claim of the cluster's default class (the local cluster's volumes), bounded below its size.
+        assert.deepEqual(sts.spec.volumeClaimTemplates.map((t: any) => [t.metadata.name, t.spec.storageClassName, t.spec.resources.requests.storage]), [["prometheus-mesh-db", undefined, "20Gi"]]);
+        assert.ok(prometheusContainer.volumeMounts.some((m: any) => m.name === "prometheus-mesh-db" && m.mountPath === "/prometheus"));
+        const claim = await eventually<any>("the claim bound", () => {
+            const c = kubectlJson(w, ["get", "pvc", "prometheus-mesh-db-prometheus-mesh-0", "-n", "monitoring"]);
+            return c.status?.phase === "Bound" ? c : undefined;
+        });
+        assert.equal(claim.spec.storageClassName, "local-disk");
 
         const job = await eventually<any>("the productpage scrape job", () => generatedJobs(w).find((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
         const tls = scrapeTlsConfig();
@@ -503,6 +539,7 @@ describe("a stack like dev", () => {
         assert.deepEqual(planned.map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
             "create asm-prometheus-mtls:monitoring:MtlsServiceMonitor monitor-reviews",
             "create kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-reviews-sm",
+            "create kubernetes:policy/v1:PodDisruptionBudget prometheus-pdb",
             "update kubernetes:monitoring.coreos.com/v1:Prometheus prometheus-prometheus",
             "update kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-productpage-sm",
         ]);
@@ -515,6 +552,22 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
         // The operator carries the change through: two replicas, a job for the new ServiceMonitor.
         await eventually("2 replicas", () => (kubectlJson(w, ["get", "statefulset", "prometheus-mesh", "-n", "monitoring"]).spec.replicas === 2 ? true : undefined));
+        // The real scheduler puts them on nodes of different zones, each with a claim bound to a volume there,
+        // and the budget lets a drain evict one of them.
+        const pods = await eventually<any[]>("2 scheduled Prometheus pods", () => {
+            const items = kubectlJson(w, ["get", "pods", "-n", "monitoring", "-l", "app.kubernetes.io/name=prometheus"]).items.filter((p: any) => p.spec.nodeName);
+            return items.length === 2 ? items : undefined;
+        });
+        const nodes = pods.map((p) => kubectlJson(w, ["get", "node", p.spec.nodeName]));
+        assert.notEqual(nodes[0].metadata.name, nodes[1].metadata.name);
+        assert.notEqual(nodes[0].metadata.labels["topology.kubernetes.io/zone"], nodes[1].metadata.labels["topology.kubernetes.io/zone"]);
+        for (const p of pods) {
+            const claim = kubectlJson(w, ["get", "pvc", `prometheus-mesh-db-${p.metadata.name}`, "-n", "monitoring"]);
+            assert.equal(claim.status.phase, "Bound");
+            const pv = kubectlJson(w, ["get", "pv", claim.spec.volumeName]);
+            assert.deepEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, [p.spec.nodeName]);
+        }
+        await eventually("the budget allowing one disruption", () => (kubectlJson(w, ["get", "pdb", "prometheus-mesh", "-n", "monitoring"]).status?.disruptionsAllowed === 1 ? true : undefined));
         const job = await eventually<any>("the reviews scrape job", () => generatedJobs(w).find((j) => j.job_name === "serviceMonitor/bookinfo/reviews/0"));
         assert.equal(job.scheme, "https");
         assert.equal(job.scrape_interval, "1m");

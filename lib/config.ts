@@ -57,9 +57,25 @@ const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
  * the default.
  */
 const MESH_SPECS: Record<string, string[]> = { Default: ["standard"], Pro: ["enterprise", "ultimate"] };
+/**
+ * Defaults of the prometheus container's resources (README: Sizing). Memory: the footprint measured in the
+ * mesh in a box (about 100 MiB resident with a handful of series) plus about 3 kB per head series
+ * (Robust Perception's rule of thumb for Prometheus >= 2.20) for 100 000 series, about 400 MiB, rounded
+ * up; the limit doubles it for compaction and queries. CPU: ingesting 100 000 series every 30 s is about
+ * 3 300 samples/s, a small share of a core.
+ */
+export const PROMETHEUS_RESOURCES = { cpuRequest: "250m", memoryRequest: "512Mi", memoryLimit: "1Gi" };
 const OPERATOR = VERSIONS.prometheusOperator;
 const ISTIO = VERSIONS.istio;
 const DNS_LABEL_TEXT = "a DNS label (lower case letters, digits, '-')";
+/** The sizes accepted for disks and memory: whole Mi, Gi or Ti, which MiB() reads. */
+const QUANTITY_BYTES = /^[1-9]\d*(Mi|Gi|Ti)$/;
+const QUANTITY_CPU = /^([1-9]\d*m|\d+(\.\d{1,3})?)$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** How Prometheus writes --storage.tsdb.retention.size (units are powers of 2). */
+const PROMETHEUS_BYTES = /^[1-9]\d*(MB|GB|TB)$/;
+/** Room the TSDB keeps below its disk: compaction writes a block before it deletes the ones it merged. */
+const RETENTION_SHARE = 0.85;
 
 function rule<T>(accepted: string, ok: (v: T) => boolean): Rule {
     return { accepted, refuse: (v: T) => (ok(v) ? undefined : accepted) };
@@ -159,7 +175,27 @@ export const SETTINGS = {
     prometheusName: { type: "string", default: "mesh", description: "Name of the Prometheus custom resource.", accepts: matches(DNS_LABEL, DNS_LABEL_TEXT) },
     prometheusReplicas: { type: "integer", default: 2, description: "Prometheus replicas (each scrapes every target).", accepts: atLeast(1) },
     prometheusVersion: { type: "string", default: VERSIONS.prometheus.version, description: "Prometheus version (>= v3.0.0: fallbackScrapeProtocol).", accepts: rule(`a Prometheus version >= v3.0.0 such as ${VERSIONS.prometheus.version}`, (v: string) => /^v(\d+)\.\d+\.\d+$/.test(v) && Number(/^v(\d+)/.exec(v)![1]) >= 3) },
-    prometheusRetention: { type: "string", default: "15d", description: "How long Prometheus keeps samples (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 15d or 12h") },
+    prometheusRetention: { type: "string", default: "15d", description: "How long Prometheus keeps samples (a Prometheus duration). prometheusRetentionSize bounds the same data by size; whichever is reached first applies.", accepts: matches(DURATION, "a Prometheus duration such as 15d or 12h") },
+    prometheusStorageClass: { type: "string", default: "alicloud-disk-topology-alltype", description: "StorageClass of each replica's data volume (the Prometheus CR's storage.volumeClaimTemplate). The default is ACK's: an ESSD disk, or SSD or ultra disk where ESSD is out of stock, created in the zone where the pod is scheduled (WaitForFirstConsumer; README: Storage). Empty: the cluster's default StorageClass.", accepts: matches(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/, "a StorageClass name (lower case letters, digits, '-', '.'), or empty for the cluster's default") },
+    prometheusStorageSize: { type: "string", default: "20Gi", description: "Size of each replica's data volume. 20Gi is the smallest ESSD disk ACK creates.", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 20Gi") },
+    prometheusRetentionSize: { type: "string", description: "The most the data may take on disk (Prometheus's retention.size, the WAL included), as Prometheus writes sizes: powers of 2, MB, GB or TB. Unset: 85% of prometheusStorageSize, so compaction has room and the disk never fills.", accepts: matches(PROMETHEUS_BYTES, "a Prometheus size such as 17GB or 512MB") },
+    prometheusEphemeralStorage: { type: "boolean", default: false, description: "Keep the data in an emptyDir of prometheusStorageSize instead of a disk: lost whenever a pod is replaced. For throwaway clusters only." },
+    prometheusCpuRequest: { type: "string", default: PROMETHEUS_RESOURCES.cpuRequest, description: "CPU the scheduler reserves for the prometheus container (README: Sizing).", accepts: matches(QUANTITY_CPU, "a CPU quantity such as 250m or 1") },
+    prometheusCpuLimit: { type: "string", description: "CPU limit of the prometheus container. Unset: none, so compaction and queries are not throttled beyond the request.", accepts: matches(QUANTITY_CPU, "a CPU quantity such as 500m or 2") },
+    prometheusMemoryRequest: { type: "string", default: PROMETHEUS_RESOURCES.memoryRequest, description: "Memory the scheduler reserves for the prometheus container (README: Sizing).", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 1Gi") },
+    prometheusClusterLabel: { type: "string", description: "External label cluster on every series this Prometheus sends or answers with, so series of many clusters stay apart in one backend. Unset: clusterName with createCluster, else kubeContext, else the stack's name.", accepts: matches(LABEL_VALUE, "a label value of letters, digits, '.', '_' or '-' (at most 63)") },
+    prometheusEnvironmentLabel: { type: "string", description: "External label environment on every series. Unset: the stack's name.", accepts: matches(LABEL_VALUE, "a label value of letters, digits, '.', '_' or '-' (at most 63)") },
+    remoteWriteUrl: { type: "string", description: "Remote write endpoint Prometheus also sends every sample to: ARMS Managed Service for Prometheus, Thanos Receive, Mimir (README: Many clusters, one backend). Credentials go in remoteWriteUsername and remoteWritePassword, not in the URL. Unset: no remote write.", accepts: rule("an http:// or https:// URL without user or password in it", (v: string) => {
+        try {
+            const u = new URL(v);
+            return ["http:", "https:"].includes(u.protocol) && u.username === "" && u.password === "";
+        } catch {
+            return false;
+        }
+    }) },
+    remoteWriteUsername: { type: "string", secret: true, description: "Basic auth user of remoteWriteUrl (ARMS: the AccessKey ID), set with --secret; it reaches Prometheus through a Kubernetes Secret." },
+    remoteWritePassword: { type: "string", secret: true, description: "Basic auth password of remoteWriteUrl (ARMS: the AccessKey secret), set with --secret; it reaches Prometheus through a Kubernetes Secret." },
+    prometheusMemoryLimit: { type: "string", default: PROMETHEUS_RESOURCES.memoryLimit, description: "Memory limit of the prometheus container: the kernel kills it above this. At least prometheusMemoryRequest.", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 2Gi") },
 
     scrapeServices: { type: "array", default: ["productpage"], description: "Bookinfo Services scraped over mTLS, one ServiceMonitor each.", accepts: eachMatches(DNS_LABEL, "Service names") },
     scrapeInterval: { type: "string", default: "30s", description: "Scrape interval (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 30s or 1m") },
@@ -285,7 +321,25 @@ export interface StackConfig {
     operator: { version: string; urlTemplate: string; sha256?: string; namespace: string; retainCrds: boolean; stripCrdDescriptions: boolean; crdManagement: "set" | "provider" };
     bookinfo: { version: string; urlTemplate: string; sha256?: string };
     namespaces: { app: string; monitoring: string };
-    prometheus: { name: string; replicas: number; version: string; retention: string; awaitAvailable: boolean };
+    prometheus: {
+        name: string;
+        replicas: number;
+        version: string;
+        retention: string;
+        /** Prometheus's retention.size, given or derived from the volume's size. */
+        retentionSize: string;
+        /** A disk per replica (a claim of this class, or of the cluster's default one), or an emptyDir where the stack asks for one. */
+        storage: { storageClass?: string; size: string } | { emptyDir: true; size: string };
+        resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
+        /** Labels every series carries outside this Prometheus (remote write, federation, alerts). */
+        externalLabels: { cluster: string; environment: string };
+        /** Where samples are also sent; the credentials are wrapped as secrets by the component. */
+        remoteWrite?: { url: string; basicAuth?: { username: string; password: string } };
+        /** Whether replicas must (the stack made the nodes) or only should (a cluster it found) spread. */
+        zoneSpread: "DoNotSchedule" | "ScheduleAnyway";
+        nodeSpread: "DoNotSchedule" | "ScheduleAnyway";
+        awaitAvailable: boolean;
+    };
     scrape: { services: string[]; interval: string; path: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
     renderDir?: string;
@@ -366,6 +420,43 @@ function regionProblems(region: string | undefined): string[] {
     return REGION.test(region) ? [] : [`alicloud:region: ${show(region)} is not accepted; accepted: a region id such as cn-hangzhou`];
 }
 
+/** MiB of a size QUANTITY_BYTES accepted (Prometheus's MB is the same unit). */
+function mebibytes(q: string): number {
+    const m = /^(\d+)(Mi|Gi|Ti|MB|GB|TB)$/.exec(q)!;
+    return Number(m[1]) * { Mi: 1, MB: 1, Gi: 1024, GB: 1024, Ti: 1024 ** 2, TB: 1024 ** 2 }[m[2] as "Mi"];
+}
+
+/** Millicores of a CPU quantity QUANTITY_CPU accepted. */
+function millicores(q: string): number {
+    return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
+}
+
+/** The Prometheus settings that must agree: a request within its limit, the retained data within its volume. */
+function prometheusProblems(v: Parsed): string[] {
+    const problems: string[] = [];
+    const given = (k: SettingName) => v[k] as string | undefined;
+    const within = (req: SettingName, lim: SettingName, size: (q: string) => number) => {
+        const [r, l] = [given(req), given(lim)];
+        if (r !== undefined && l !== undefined && size(r) > size(l)) {
+            problems.push(`${configKey(req)}: ${show(r)} is not accepted with ${configKey(lim)} ${l}; accepted: at most the limit (the scheduler would reserve more than the container may use)`);
+        }
+    };
+    within("prometheusMemoryRequest", "prometheusMemoryLimit", mebibytes);
+    within("prometheusCpuRequest", "prometheusCpuLimit", millicores);
+    const auth = (["remoteWriteUsername", "remoteWritePassword"] as const).filter((k) => given(k) !== undefined);
+    if (auth.length === 1) {
+        problems.push(`${configKey(auth[0])}: set without ${configKey(auth[0] === "remoteWriteUsername" ? "remoteWritePassword" : "remoteWriteUsername")}; accepted: both (basic auth) or neither`);
+    }
+    if (auth.length > 0 && given("remoteWriteUrl") === undefined) {
+        problems.push(`${configKey(auth[0])}: set while ${configKey("remoteWriteUrl")} is not; accepted: credentials only together with the endpoint they are for`);
+    }
+    const [retained, volume] = [given("prometheusRetentionSize"), given("prometheusStorageSize")];
+    if (retained !== undefined && volume !== undefined && mebibytes(retained) >= mebibytes(volume)) {
+        problems.push(`${configKey("prometheusRetentionSize")}: ${show(retained)} is not accepted with ${configKey("prometheusStorageSize")} ${volume}; accepted: less than the volume (about ${Math.round(RETENTION_SHARE * 100)}% of it, or unset), since the WAL counts and compaction needs room`);
+    }
+    return problems;
+}
+
 /** The rules that involve more than one setting; each single setting's rule lives in SETTINGS. */
 function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
     const problems: string[] = [];
@@ -399,6 +490,10 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
             problems.push(`${configKey(key)}: ${JSON.stringify(given)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (grant access to an existing cluster in its ACK console: README, CI setup)`);
         }
     }
+    const [replicas, nodes] = [v.prometheusReplicas as number | undefined, v.nodeCount as number | undefined];
+    if (createCluster && replicas !== undefined && nodes !== undefined && replicas > nodes) {
+        problems.push(`${configKey("prometheusReplicas")}: ${replicas} is not accepted with ${configKey("nodeCount")} ${nodes}; accepted: at most one replica per node (each must run on a node of its own, so one node's loss leaves the others)`);
+    }
     const allowed = v.apiServerAllowedCidrs as string[] | undefined;
     if (!createCluster && allowed && allowed.length > 0) {
         problems.push(`${configKey("apiServerAllowedCidrs")}: ${JSON.stringify(allowed)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (an existing cluster's API server ACL is bound in the SLB console: README, Restricting the API server)`);
@@ -425,9 +520,10 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
 /**
  * Parses the raw config map (keys "namespace:key", values as the engine passes them: strings, lists
  * as JSON) and the environment's cloud identity into a StackConfig, or throws one ConfigError that
- * lists every problem found. isSecret tells whether the engine holds a key as a secret.
+ * lists every problem found. isSecret tells whether the engine holds a key as a secret; stack is the
+ * stack's name, which some defaults take.
  */
-export function parseConfig(raw: Record<string, string>, isSecret: (key: string) => boolean = () => true, env: Record<string, string | undefined> = {}): StackConfig {
+export function parseConfig(raw: Record<string, string>, isSecret: (key: string) => boolean = () => true, env: Record<string, string | undefined> = {}, stack = "dev"): StackConfig {
     const problems: string[] = unknownKeyProblems(raw);
     const v: Parsed = {};
 
@@ -450,7 +546,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
     }
 
     const region = raw["alicloud:region"];
-    problems.push(...regionProblems(region), ...crossKeyProblems(v, raw));
+    problems.push(...regionProblems(region), ...crossKeyProblems(v, raw), ...prometheusProblems(v));
     const cloudLogin = oidcLogin(env, problems);
     if (problems.length > 0) throw new ConfigError(problems);
 
@@ -493,7 +589,33 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         operator: { version: str("operatorVersion"), urlTemplate: str("operatorUrlTemplate"), sha256: opt("operatorSha256"), namespace: str("operatorNamespace"), retainCrds: v.retainCrds as boolean, stripCrdDescriptions: v.stripCrdDescriptions as boolean, crdManagement: str("crdManagement") as "set" | "provider" },
         bookinfo: { version: str("istioVersion"), urlTemplate: str("bookinfoUrlTemplate"), sha256: opt("bookinfoSha256") },
         namespaces: { app: str("appNamespace"), monitoring: str("monitoringNamespace") },
-        prometheus: { name: str("prometheusName"), replicas: v.prometheusReplicas as number, version: str("prometheusVersion"), retention: str("prometheusRetention"), awaitAvailable: v.awaitPrometheus as boolean },
+        prometheus: {
+            name: str("prometheusName"),
+            replicas: v.prometheusReplicas as number,
+            version: str("prometheusVersion"),
+            retention: str("prometheusRetention"),
+            retentionSize: opt("prometheusRetentionSize") ?? `${Math.floor(mebibytes(str("prometheusStorageSize")) * RETENTION_SHARE)}MB`,
+            storage: v.prometheusEphemeralStorage
+                ? { emptyDir: true, size: str("prometheusStorageSize") }
+                : { storageClass: str("prometheusStorageClass") || undefined, size: str("prometheusStorageSize") },
+            resources: {
+                requests: { cpu: str("prometheusCpuRequest"), memory: str("prometheusMemoryRequest") },
+                limits: { ...(opt("prometheusCpuLimit") ? { cpu: str("prometheusCpuLimit") } : {}), memory: str("prometheusMemoryLimit") },
+            },
+            // The node pool the stack creates spreads its nodes over the zones evenly (BALANCE) and holds
+            // at least as many nodes as replicas (checked above); of a cluster it did not create it knows neither.
+            zoneSpread: v.createCluster && (v.zoneIds as string[]).length > 1 ? "DoNotSchedule" : "ScheduleAnyway",
+            nodeSpread: v.createCluster ? "DoNotSchedule" : "ScheduleAnyway",
+            externalLabels: {
+                cluster: opt("prometheusClusterLabel") ?? (v.createCluster ? str("clusterName") : opt("kubeContext") ?? stack),
+                environment: opt("prometheusEnvironmentLabel") ?? stack,
+            },
+            remoteWrite: opt("remoteWriteUrl") === undefined ? undefined : {
+                url: str("remoteWriteUrl"),
+                basicAuth: opt("remoteWriteUsername") === undefined ? undefined : { username: str("remoteWriteUsername"), password: str("remoteWritePassword") },
+            },
+            awaitAvailable: v.awaitPrometheus as boolean,
+        },
         scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),

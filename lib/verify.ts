@@ -3,8 +3,10 @@
 // talks only to Prometheus's HTTP API, so it works the same through a port-forward to a real cluster
 // and against the local one.
 
+import { discoveryRbacName, prometheusServiceAccount, remoteWriteSecretName } from "./names";
+
 /** Every cause verify names; README's troubleshooting table has a row for each (a test keeps them in sync). */
-export const CAUSES = ["no-target", "rbac", "cert-files", "handshake", "http-status", "content-type", "down"] as const;
+export const CAUSES = ["no-target", "rbac", "cert-files", "handshake", "http-status", "content-type", "down", "remote-write"] as const;
 export type Cause = (typeof CAUSES)[number];
 
 export interface Context {
@@ -18,10 +20,12 @@ export interface Context {
 /** One line per cause: what it means and the next command to run. README's table says the same. */
 export function explain(cause: Cause, c: Context, detail = ""): { meaning: string; next: string } {
     const prom = `kubectl -n ${c.monitoringNamespace}`;
-    const sa = `system:serviceaccount:${c.monitoringNamespace}:prometheus-${c.prometheusName}`;
+    const sa = `system:serviceaccount:${c.monitoringNamespace}:${prometheusServiceAccount(c.prometheusName)}`;
     switch (cause) {
+        case "remote-write":
+            return { meaning: `the remote write endpoint refuses samples: ${detail}; a 401 or 403 is the credentials (remoteWriteUsername, remoteWritePassword), a 404 the URL`, next: `${prom} logs ${c.prometheusPod} -c prometheus | grep -i "remote"; ${prom} get secret ${remoteWriteSecretName(c.prometheusName)}` };
         case "rbac":
-            return { meaning: "Prometheus may not list the targets: its ServiceAccount lacks the ClusterRoleBinding", next: `kubectl auth can-i list endpointslices.discovery.k8s.io -n ${c.appNamespace} --as=${sa}; ${prom} logs ${c.prometheusPod} -c prometheus | grep forbidden` };
+            return { meaning: `Prometheus may not list the targets: its ServiceAccount lacks the RoleBinding in ${c.appNamespace}`, next: `kubectl auth can-i list endpointslices.discovery.k8s.io -n ${c.appNamespace} --as=${sa}; kubectl -n ${c.appNamespace} get rolebinding ${discoveryRbacName(c.monitoringNamespace, c.prometheusName)}; ${prom} logs ${c.prometheusPod} -c prometheus | grep forbidden` };
         case "no-target":
             return { meaning: "no target: the ServiceMonitor is not selected, or selects no Service port", next: `kubectl -n ${c.appNamespace} get servicemonitors --show-labels; kubectl -n ${c.appNamespace} get endpointslices` };
         case "cert-files":
@@ -84,6 +88,47 @@ async function api<T>(base: string, path: string): Promise<T> {
 }
 
 /** A counter of Prometheus's own /metrics (it need not scrape itself), 0 when absent. */
+/** One remote write queue as Prometheus's own metrics show it: samples sent, and those refused for good. */
+export interface RemoteQueue {
+    url: string;
+    sent: number;
+    failed: number;
+}
+
+/** The remote write queues of a Prometheus, from its /metrics text (prometheus_remote_storage_*, by url). */
+export function remoteQueues(metricsText: string): RemoteQueue[] {
+    const queues = new Map<string, RemoteQueue>();
+    for (const line of metricsText.split("\n")) {
+        const m = /^prometheus_remote_storage_samples_(total|failed_total)\{([^}]*)\} ([0-9.eE+-]+)$/.exec(line);
+        const url = m ? /(?:^|,)url="([^"]*)"/.exec(m[2])?.[1] : undefined;
+        if (!m || url === undefined) continue;
+        const q = queues.get(url) ?? { url, sent: 0, failed: 0 };
+        if (m[1] === "total") q.sent = Number(m[3]);
+        else q.failed = Number(m[3]);
+        queues.set(url, q);
+    }
+    return [...queues.values()];
+}
+
+/**
+ * Whether the remote write queues deliver: samples refused for good (a 4xx such as a wrong password) in a
+ * window of windowMs, long enough for the queues to send at least one batch (their deadline is 5 s).
+ * Without remote write there is no queue, and nothing to check.
+ */
+export async function checkRemoteWrite(base: string, o: { windowMs: number; context: Context }): Promise<{ ok: boolean; queues: (RemoteQueue & { failedInWindow: number; sentInWindow: number })[]; failure?: { cause: Cause; meaning: string; next: string } }> {
+    const read = async () => remoteQueues(await (await fetch(`${base}/metrics`)).text());
+    const before = await read();
+    if (before.length === 0) return { ok: true, queues: [] };
+    await new Promise((r) => setTimeout(r, o.windowMs));
+    const queues = (await read()).map((q) => {
+        const b = before.find((x) => x.url === q.url) ?? { sent: 0, failed: 0 };
+        return { ...q, failedInWindow: q.failed - b.failed, sentInWindow: q.sent - b.sent };
+    });
+    const bad = queues.find((q) => q.failedInWindow > 0);
+    if (!bad) return { ok: true, queues };
+    return { ok: false, queues, failure: { cause: "remote-write", ...explain("remote-write", o.context, `${bad.failedInWindow} of ${bad.sentInWindow} samples refused by ${bad.url} in ${o.windowMs / 1000} s`) } };
+}
+
 export function counter(metricsText: string, name: string): number {
     let sum = 0;
     for (const line of metricsText.split("\n")) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane for end-to-end tests, on loopback only:
 # etcd + kube-apiserver (TLS) + kube-controller-manager + kube-scheduler + kwok (fake kubelets),
-# with 3 fake Nodes whose Pods become Running and Ready with 127.x IPs.
+# with 3 fake Nodes in 2 zones whose Pods become Running and Ready with 127.x IPs, and a default
+# StorageClass of local PersistentVolumes (folders under the cluster's directory).
 #
 #   scripts/cluster.sh up       start it (no-op that reports status when it is already up)
 #   scripts/cluster.sh down     stop exactly the processes it started, then remove its directory
@@ -43,6 +44,8 @@ NODE_IP_PREFIX="127.101.0"
 SERVICE_CIDR="127.96.0.0/16"
 SERVICE_FIRST_IP="127.96.0.1"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+STORAGE_CLASS=local-disk
+VOLUMES_PER_NODE=2
 
 BIN="$(asm_toolchain_bin)"
 
@@ -354,6 +357,7 @@ metadata:
     node.alpha.kubernetes.io/ttl: "0"
   labels:
     kubernetes.io/hostname: kwok-node-$i
+    topology.kubernetes.io/zone: local-$(( (i - 1) % 2 + 1 ))
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
     kubernetes.io/role: agent
@@ -367,10 +371,54 @@ EOF
     kctl patch node "kwok-node-$i" --subresource=status --type=merge \
       -p "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$NODE_IP_PREFIX.$i\"},{\"type\":\"Hostname\",\"address\":\"kwok-node-$i\"}]}}" >/dev/null
   done
+  local_volumes
   wait_for "the default serviceaccount" kube-controller-manager kctl -n default get serviceaccount default
   wait_for "kube-apiserver /readyz" kube-apiserver readyz_ok
   asm_log "cluster up in $(( $(asm_now) - start ))s"
   do_status
+}
+
+# The cluster's default StorageClass and $VOLUMES_PER_NODE local PersistentVolumes per node, folders under
+# $DIR/volumes: a claim binds for real when its pod is scheduled (WaitForFirstConsumer, like ACK's disk
+# class), and the mesh tests' process kubelet mounts the folder, so data outlives the pod. Their capacity
+# is nominal: the folders share this machine's disk.
+local_volumes() {
+  local i k dir
+  kctl apply -f - >/dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $STORAGE_CLASS
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+EOF
+  for i in $(seq 1 "$NODES"); do
+    for k in $(seq 1 "$VOLUMES_PER_NODE"); do
+      dir="$DIR/volumes/kwok-node-$i-$k"
+      mkdir -p "$dir"
+      kctl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $STORAGE_CLASS-kwok-node-$i-$k
+spec:
+  capacity:
+    storage: 100Gi
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: $STORAGE_CLASS
+  local:
+    path: $dir
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+        - matchExpressions:
+            - { key: kubernetes.io/hostname, operator: In, values: [kwok-node-$i] }
+EOF
+    done
+  done
 }
 
 nodes_ready() {

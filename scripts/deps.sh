@@ -6,12 +6,13 @@
 #   uidmap                  newuidmap/newgidmap: the mesh world without sudo (scripts/netns.sh)
 #   python3-flask python3-prometheus-client python3-requests python3-simplejson
 #                           Istio's productpage, run by the mesh tests
+#   apache2-utils           htpasswd -B: the bcrypt hash of the mesh tests' remote write receiver's user
 #
 #   scripts/deps.sh           install what is missing (as root: apt-get; otherwise print the command)
 #   scripts/deps.sh --check   exit 1 and name what is missing, install nothing
 set -euo pipefail
 
-PACKAGES=(jq bubblewrap iptables uidmap python3-flask python3-prometheus-client python3-requests python3-simplejson)
+PACKAGES=(jq bubblewrap iptables uidmap python3-flask python3-prometheus-client python3-requests python3-simplejson apache2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -21,6 +21,8 @@ describe("AckCluster", () => {
         assert.equal(ack.opts.protect, false);
         const pool = one(resources, "alicloud:cs/nodePool:NodePool");
         assert.deepEqual([pool.inputs.clusterId, pool.inputs.desiredSize, pool.inputs.keyName, pool.inputs.systemDiskCategory], ["cluster-ack-id", "2", "ops", "cloud_essd"]);
+        // The nodes over both vSwitches' zones evenly: what makes the Prometheus replicas' zone spread satisfiable.
+        assert.deepEqual([pool.inputs.vswitchIds, pool.inputs.multiAzPolicy], [ack.inputs.vswitchIds, "BALANCE"]);
         assert.equal(byType(resources, "alicloud:ecs/keyPair:KeyPair").length, 0);
         assert.deepEqual(await resolve(cluster.vswitchIds[0]), "cluster-vsw-cn-hangzhou-j-id");
         assert.equal(await resolve(cluster.vpcId), "cluster-vpc-id");

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { configKey } from "../lib/config";
 import { kubeconfigFile } from "../lib/kubeProvider";
 import { discovery } from "./support/discovery";
-import { CREDENTIAL_KUBECONFIG, CREDENTIAL_PEM_KEY, isSecret, PROVIDER_OUTPUTS, Recorded, runProgram, testConfig } from "./support/harness";
+import { CREDENTIAL_KUBECONFIG, CREDENTIAL_PEM_KEY, failingProgram, isSecret, PROVIDER_OUTPUTS, Recorded, runProgram, secretValue, testConfig } from "./support/harness";
 
 // No credential reaches state or the stack outputs in plain text: every resource input that holds one is
 // a secret, every provider output that holds one is listed in additionalSecretOutputs, and every stack
@@ -61,6 +61,27 @@ describe("credentials are secrets in state and outputs", () => {
         // The provider is told not to keep the certificate authority at all.
         const ack = resources.find((r) => r.type === "alicloud:cs/managedKubernetes:ManagedKubernetes")!;
         assert.equal(ack.inputs.skipSetCertificateAuthority, true);
+    });
+
+    test("remote write: the endpoint's user and password reach only a Kubernetes Secret, as secrets; the Prometheus refers to it", async () => {
+        const [user, password] = ["LTAI5tRemoteWriteUser", "remote-write-password-not-in-state"];
+        const { raw, outputs, resources } = await runProgram(
+            testConfig({ remoteWriteUrl: "https://cn-hangzhou.arms.aliyuncs.com/prometheus/1/2/3/cn-hangzhou/api/v3/write", remoteWriteUsername: user, remoteWritePassword: password }),
+            [configKey("remoteWriteUsername"), configKey("remoteWritePassword")],
+        );
+        const holders = resources.filter((r) => JSON.stringify(r.inputs).includes(password) || JSON.stringify(r.inputs).includes(user));
+        assert.deepEqual(holders.map((r) => r.type), ["kubernetes:core/v1:Secret"]);
+        assert.deepEqual(secretValue(holders[0].inputs.stringData), { username: user, password });
+        const prom = resources.find((r) => r.type === "kubernetes:monitoring.coreos.com/v1:Prometheus")!;
+        assert.deepEqual(prom.inputs.spec.remoteWrite[0].basicAuth.password, { name: holders[0].inputs.metadata.name, key: "password" });
+        assert.equal(JSON.stringify(outputs).includes(password), false);
+        assert.deepEqual(await plainOutputs(raw, outputs), []);
+    });
+
+    test("remote write credentials set in plain text are refused before anything is registered", async () => {
+        const { error, resources } = await failingProgram(testConfig({ remoteWriteUrl: "https://receiver.example/api/v1/write", remoteWriteUsername: "u", remoteWritePassword: "p" }), [configKey("remoteWriteUsername")]);
+        assert.match(String(error), /asm-prometheus-mtls:remoteWritePassword: stored in plain text; accepted: a secret value \(pulumi config set --secret remoteWritePassword \.\.\.\)/);
+        assert.deepEqual(resources, []);
     });
 
     test("existing cluster: the kubeconfig from config stays a secret in every resource that holds it", async () => {

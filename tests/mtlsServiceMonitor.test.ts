@@ -5,7 +5,7 @@ import { MeshPrometheus } from "../components/meshPrometheus";
 import { MtlsServiceMonitor } from "../components/mtlsServiceMonitor";
 import { configKey } from "../lib/config";
 import { scrapeTargets } from "../lib/upstream";
-import { bookinfoObjects, ISTIO_VERSION, matchesLabels, operator, operatorObjects, PROMETHEUS_VERSION } from "./support/fixtures";
+import { bookinfoObjects, ISTIO_VERSION, matchesLabels, operator, operatorObjects, prometheusArgs } from "./support/fixtures";
 import { inStack, one, resolve } from "./support/harness";
 
 describe("MtlsServiceMonitor", () => {
@@ -34,9 +34,7 @@ describe("MtlsServiceMonitor", () => {
         const { value, resources } = await inStack(() => {
             const op = operator(bundle);
             const app = new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true, adoptExisting: false });
-            const prometheus = new MeshPrometheus("prometheus", {
-                namespace: "obs", name: "mesh", replicas: 1, version: PROMETHEUS_VERSION, retention: "7d", awaitAvailable: true, serviceMonitorNamespace: app.namespaceName, operator: op, adoptExisting: false,
-            });
+            const prometheus = new MeshPrometheus("prometheus", prometheusArgs(op, { replicas: 1, serviceMonitorNamespace: app.namespaceName }));
             new MtlsServiceMonitor("monitor", { target, app, interval: "15s", path: "/metrics", prometheus, adoptExisting: false });
             return { op, app, prometheus };
         });

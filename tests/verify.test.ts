@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { CAUSES, classify, counter, explain } from "../lib/verify";
+import { CAUSES, classify, counter, explain, remoteQueues } from "../lib/verify";
 
 // The causes verify names, from the error texts Prometheus 3.13 sets on a target (scrape/scrape.go,
 // model/textparse, prometheus/common's http_config). The mesh e2e tests provoke each for real.
@@ -34,6 +34,23 @@ describe("verify: classify a target's last error", () => {
         assert.equal(counter(text, "prometheus_sd_kubernetes_failures_total"), 3);
         assert.equal(counter(text, "prometheus_target_scrape_pools_failed_total"), 3);
         assert.equal(counter(text, "prometheus_target_sync_failed_total"), 0);
+    });
+
+    test("remote write queues from Prometheus's own /metrics: sent and refused samples per endpoint", () => {
+        // As Prometheus 3.16 prints them (storage/remote/queue_manager.go: remote_name and url are constant labels).
+        const text = [
+            "# TYPE prometheus_remote_storage_samples_total counter",
+            'prometheus_remote_storage_samples_total{remote_name="3f2a1b",url="http://10.0.0.1:19291/api/v1/write"} 1234',
+            'prometheus_remote_storage_samples_failed_total{remote_name="3f2a1b",url="http://10.0.0.1:19291/api/v1/write"} 56',
+            'prometheus_remote_storage_samples_total{remote_name="9c8d7e",url="https://arms.example/api/v3/write"} 7e3',
+            'prometheus_remote_storage_samples_failed_total{remote_name="9c8d7e",url="https://arms.example/api/v3/write"} 0',
+            'prometheus_remote_storage_samples_pending{remote_name="9c8d7e",url="https://arms.example/api/v3/write"} 12',
+        ].join("\n");
+        assert.deepEqual(remoteQueues(text), [
+            { url: "http://10.0.0.1:19291/api/v1/write", sent: 1234, failed: 56 },
+            { url: "https://arms.example/api/v3/write", sent: 7000, failed: 0 },
+        ]);
+        assert.deepEqual(remoteQueues("prometheus_sd_kubernetes_failures_total 3\n"), []);
     });
 
     test("an HTTP status names the status", () => assert.equal(classify("server returned HTTP status 404 Not Found").detail, "HTTP 404 Not Found"));

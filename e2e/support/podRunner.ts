@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 
@@ -9,7 +9,8 @@ import { gunzipSync } from "node:zlib";
 // injection, says to run:
 // - a network namespace per pod with the pod's IP, joined to the world's by a veth pair;
 // - each volume laid out as the kubelet would (memory emptyDirs on tmpfs, Secrets, ConfigMaps, projected
-//   ServiceAccount tokens from TokenRequest bound to the pod, the downward API), group-owned by fsGroup;
+//   ServiceAccount tokens from TokenRequest bound to the pod, the downward API, claims bound to local
+//   PersistentVolumes as those volumes' folders), group-owned by fsGroup;
 // - each container in a mount namespace (bubblewrap) with those volumes at their exact paths, the
 //   container's env with fieldRefs resolved and $(VAR) expanded, as its runAsUser/runAsGroup/fsGroup;
 // - init containers first, then the containers in order, waiting for each postStart hook, as the kubelet
@@ -164,7 +165,8 @@ export class PodRunner {
     async run(namespace: string, name: string): Promise<RunningPod> {
         const pod = JSON.parse(this.o.cluster.kubectl(["get", "pod", name, "-n", namespace, "-o", "json"]));
         if (!pod.status?.podIP) throw new Error(`pod ${namespace}/${name} has no IP yet`);
-        const base = path.join(this.o.root, `${namespace}_${name}`);
+        // By uid, as the kubelet keeps pods: a pod that replaces one of the same name starts with new emptyDirs.
+        const base = path.join(this.o.root, `${namespace}_${name}_${pod.metadata.uid}`);
         mkdirSync(path.join(base, "logs"), { recursive: true });
 
         const { pause, veth } = this.network(pod);
@@ -200,7 +202,7 @@ export class PodRunner {
             metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace },
             spec: { forwards: ports.map((port) => ({ ports: [port], target: { port, address: pod.status.podIP } })) },
         };
-        const file = path.join(this.o.root, `${pod.metadata.namespace}_${pod.metadata.name}`, "portforward.json");
+        const file = path.join(this.o.root, `${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`, "portforward.json");
         writeFileSync(file, JSON.stringify(pf));
         this.o.cluster.kubectl(["apply", "--server-side", "--force-conflicts", "-f", file]);
     }
@@ -275,7 +277,7 @@ export class PodRunner {
                 if (data[it.key] !== undefined) files[it.path] = { data: data[it.key], mode: it.mode ?? mode };
             }
         };
-        if (v.emptyDir) return files;
+        if (v.emptyDir || v.persistentVolumeClaim) return files;
         if (v.secret) items(this.sourceData("secret", ns, v.secret.secretName, v.secret.optional), v.secret.items, v.secret.defaultMode);
         else if (v.configMap) items(this.sourceData("configmap", ns, v.configMap.name, v.configMap.optional), v.configMap.items, v.configMap.defaultMode);
         else if (v.downwardAPI) for (const it of v.downwardAPI.items ?? []) files[it.path] = { data: Buffer.from(fieldRef(pod, it.fieldRef.fieldPath)), mode: it.mode ?? v.downwardAPI.defaultMode };
@@ -302,7 +304,7 @@ export class PodRunner {
     private layOut(e: Entry, v: any, first: boolean): void {
         const pod = e.api;
         const fsGroup: number | undefined = pod.spec.securityContext?.fsGroup;
-        const dir = path.join(e.pod.dirs.base, "volumes", v.name);
+        const dir = v.persistentVolumeClaim ? this.claimedDir(pod, v.persistentVolumeClaim.claimName) : path.join(e.pod.dirs.base, "volumes", v.name);
         if (first) {
             mkdirSync(dir, { recursive: true });
             e.pod.dirs.volumes[v.name] = dir;
@@ -320,11 +322,25 @@ export class PodRunner {
             chownSync(`${file}.new`, f.owner ?? 0, fsGroup ?? 0);
             renameSync(`${file}.new`, file);
         }
-        // Volume ownership as the kubelet sets it for fsGroup: group fsGroup, setgid on folders.
+        // Volume ownership as the kubelet sets it for fsGroup: group fsGroup, setgid on folders (a disk's
+        // folder group-writable, as SetVolumeOwnership leaves it).
         if (first && fsGroup !== undefined) {
             chownSync(dir, 0, fsGroup);
-            chmodSync(dir, v.emptyDir ? 0o2777 : 0o2755);
+            chmodSync(dir, v.emptyDir ? 0o2777 : v.persistentVolumeClaim ? 0o2775 : 0o2755);
         }
+    }
+
+    /**
+     * The folder of the local PersistentVolume a claim is bound to (scripts/cluster.sh makes them): the
+     * same folder for every pod that mounts the claim, so what one pod wrote the next one finds.
+     */
+    private claimedDir(pod: any, claim: string): string {
+        const pvc = JSON.parse(this.o.cluster.kubectl(["get", "pvc", claim, "-n", pod.metadata.namespace, "-o", "json"]));
+        if (pvc.status?.phase !== "Bound") throw new Error(`claim ${pod.metadata.namespace}/${claim} of pod ${pod.metadata.name} is ${pvc.status?.phase}, not Bound`);
+        const pv = JSON.parse(this.o.cluster.kubectl(["get", "pv", pvc.spec.volumeName, "-o", "json"]));
+        const dir = pv.spec.local?.path ?? pv.spec.hostPath?.path;
+        if (!dir) throw new Error(`PersistentVolume ${pv.metadata.name}: only local and hostPath volumes are supported by the process kubelet`);
+        return dir;
     }
 
     /** The identity a container runs as: its securityContext over the pod's, fsGroup as a supplementary group. */
@@ -351,6 +367,7 @@ export class PodRunner {
             const src = e.pod.dirs.volumes[m.name];
             if (!src) throw new Error(`container ${c.name}: volume ${m.name} not found`);
             for (const p of parents(m.mountPath)) b.push("--perms", "0755", "--dir", p);
+            if (m.subPath) subPathDir(src, m.subPath);
             b.push(m.readOnly ? "--ro-bind" : "--bind", m.subPath ? path.join(src, m.subPath) : src, m.mountPath);
         }
         b.push("--chdir", stand.workingDir ?? c.workingDir ?? "/");
@@ -529,6 +546,26 @@ export class PodRunner {
         return this.pods.get(key)?.procs.find((x) => x.name === container)?.child;
     }
 
+    /**
+     * Deletes a pod as the kubelet does: SIGTERM to every container, SIGKILL to what is left after the
+     * grace period, then the pod's network and volumes go.
+     */
+    async terminate(key: string, graceMs = 30_000): Promise<void> {
+        const e = this.pods.get(key);
+        if (!e) return;
+        const alive = () => e.procs.filter((pr) => pr.child.exitCode === null && pr.child.signalCode === null);
+        for (const pr of alive()) {
+            try {
+                process.kill(-pr.child.pid!, "SIGTERM");
+            } catch {
+                // Already gone.
+            }
+        }
+        const deadline = Date.now() + graceMs;
+        while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        this.stop(key);
+    }
+
     stop(key: string): void {
         const e = this.pods.get(key);
         if (!e) return;
@@ -560,6 +597,16 @@ export class PodRunner {
     stopAll(): void {
         for (const k of [...this.pods.keys()]) this.stop(k);
     }
+}
+
+/** A missing subPath folder made as the kubelet makes it: the volume's own mode, its group through setgid. */
+function subPathDir(volume: string, sub: string): void {
+    const dir = path.join(volume, sub);
+    if (existsSync(dir)) return;
+    const st = statSync(volume);
+    mkdirSync(dir);
+    chmodSync(dir, st.mode & 0o7777);
+    chownSync(dir, 0, st.mode & 0o2000 ? st.gid : 0);
 }
 
 function parents(p: string): string[] {

@@ -214,6 +214,8 @@ export function stackConfig(w: World, extra: Partial<Record<SettingName, unknown
         awaitServiceEndpoints: false,
         // The operator does not run during every up here, and nothing would make the Prometheus Available.
         awaitPrometheus: false,
+        // The local cluster's default class (scripts/cluster.sh): local volumes, bound when a pod is scheduled.
+        prometheusStorageClass: "",
         ...extra,
     };
     return {
@@ -249,7 +251,7 @@ export async function setKubeconfig(w: World, stack: string, kubeconfig: string)
  * mutating verbs, dry runs and status updates left out).
  */
 export function stackWrites(w: World): number {
-    const kinds = new Set(["customresourcedefinitions", "prometheuses", "servicemonitors", "peerauthentications", "deployments", "services", "serviceaccounts", "clusterroles", "clusterrolebindings", "namespaces"]);
+    const kinds = new Set(["customresourcedefinitions", "prometheuses", "servicemonitors", "peerauthentications", "deployments", "services", "serviceaccounts", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "poddisruptionbudgets", "namespaces"]);
     let n = 0;
     for (const line of kubectl(w, ["get", "--raw", "/metrics"]).split("\n")) {
         if (!line.startsWith("apiserver_request_total{")) continue;

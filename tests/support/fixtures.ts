@@ -1,5 +1,7 @@
 import type { AckClusterArgs } from "../../components/ackCluster";
+import type { MeshPrometheusArgs } from "../../components/meshPrometheus";
 import { PrometheusOperator, PrometheusOperatorArgs } from "../../components/prometheusOperator";
+import { parseConfig } from "../../lib/config";
 import { KubeObject } from "../../lib/manifests";
 import { VERSIONS } from "../../lib/versions";
 import { upstreamObjects } from "./upstream";
@@ -27,6 +29,12 @@ export function operatorArgs(objects: KubeObject[], extra: Partial<PrometheusOpe
 /** The operator of the pinned bundle; call inside a run. */
 export function operator(objects: KubeObject[]): PrometheusOperator {
     return new PrometheusOperator("operator", operatorArgs(objects));
+}
+
+/** MeshPrometheus's Args as a stack with this raw config (keys without the project prefix) passes them. */
+export function prometheusArgs(op: PrometheusOperator, extra: Partial<MeshPrometheusArgs> = {}, config: Record<string, string> = {}): MeshPrometheusArgs {
+    const cfg = parseConfig({ "alicloud:region": "cn-hangzhou", ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`asm-prometheus-mtls:${k}`, v])) });
+    return { ...cfg.prometheus, namespace: "obs", name: "mesh", serviceMonitorNamespace: "shop", operator: op, adoptExisting: false, ...extra };
 }
 
 export const operatorObjects = () => upstreamObjects("operator", OPERATOR_VERSION);
