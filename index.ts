@@ -62,6 +62,7 @@ export = async () => {
         namespace: cfg.namespaces.monitoring,
         serviceMonitorNamespace: bookinfo.namespaceName,
         operator,
+        access,
         adoptExisting: cfg.adoptExisting,
     }, { providers: [kube] });
 

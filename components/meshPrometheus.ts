@@ -4,6 +4,7 @@ import {
     injectedNamespace,
     InjectedNamespace,
     SIDECAR_INJECT_LABELS,
+    certFilesStartupProbe,
     certVolume,
     prometheusCertMount,
     scrapeTlsConfig,
@@ -11,7 +12,9 @@ import {
 } from "../lib/certContract";
 import { prometheusImage } from "../lib/images";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
+import { KubeAccess } from "../lib/kubeProvider";
 import { discoveryRbacName, prometheusServiceAccount, remoteWriteSecretName } from "../lib/names";
+import { PrometheusReady } from "../lib/prometheusReady";
 import type { PrometheusOperator } from "./prometheusOperator";
 
 export interface MeshPrometheusArgs {
@@ -44,8 +47,10 @@ export interface MeshPrometheusArgs {
     externalLabels: Record<string, string>;
     /** An endpoint that receives every sample too, with basic auth (delivered through a Secret). */
     remoteWrite?: { url: string; basicAuth?: { username: pulumi.Input<string>; password: pulumi.Input<string> } };
-    /** Hold the deployment until the operator reports the Prometheus Available. */
+    /** Hold the deployment until the operator reports the Prometheus Available; fail naming a missing sidecar. */
     awaitAvailable: boolean;
+    /** The cluster, which the wait asks (with renderDir nothing is awaited). */
+    access: KubeAccess;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
     serviceMonitorNamespace: pulumi.Input<string>;
     /** The operator that reconciles this Prometheus; the custom resource waits for it (its CRDs). */
@@ -72,6 +77,8 @@ export class MeshPrometheus extends pulumi.ComponentResource {
     /** The remote write endpoint's credentials, which the Prometheus CR refers to by key. */
     readonly remoteWriteSecret?: k8s.core.v1.Secret;
     readonly prometheus: k8s.apiextensions.CustomResource;
+    /** With awaitAvailable: the wait for each generation of the Prometheus to run. */
+    readonly ready?: PrometheusReady;
     /** Labels a ServiceMonitor must carry to be selected by this Prometheus. */
     readonly serviceMonitorLabels: Record<string, string>;
     readonly scrapeClass = MTLS_SCRAPE_CLASS;
@@ -140,11 +147,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         this.prometheus = new k8s.apiextensions.CustomResource(`${name}-prometheus`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "Prometheus",
-            metadata: withAnnotations({ name: args.name, namespace: this.namespaceName }, {
-                // An up whose Prometheus never runs (no sidecar certificate, image pull refused) fails here.
-                ...(args.awaitAvailable ? { "pulumi.com/waitFor": "condition=Available", "pulumi.com/timeoutSeconds": "600" } : {}),
-                ...adopt,
-            }),
+            metadata: withAnnotations({ name: args.name, namespace: this.namespaceName }, adopt),
             spec: {
                 replicas: args.replicas,
                 version: args.version,
@@ -170,6 +173,8 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },
                 volumes: [certVolume()],
                 volumeMounts: [prometheusCertMount()],
+                // Merged by name into the operator's prometheus container: not Ready until the certificate exists.
+                containers: [{ name: "prometheus", startupProbe: certFilesStartupProbe() }],
                 // Not root, as the operator's own examples run it (the operator sets no user). fsGroup makes the
                 // memory volume where the sidecar (uid 1337) writes the certificate group-owned by Prometheus's group.
                 securityContext: { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } },
@@ -189,6 +194,15 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 arbitraryFSAccessThroughSMs: { deny: true },
             },
         }, { parent: this, dependsOn: [args.operator, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : [])] });
+
+        // An up whose Prometheus never runs (no sidecar, an image pull refused, a claim never bound) fails here.
+        this.ready = args.awaitAvailable && !args.access.renderDir ? new PrometheusReady(`${name}-ready`, {
+            namespace: this.namespaceName,
+            name: this.prometheus.metadata.name,
+            generation: this.prometheus.metadata.generation,
+            timeoutSeconds: 600,
+            access: args.access,
+        }, { parent: this }) : undefined;
 
         this.disruptionBudget = args.replicas > 1 ? new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
             metadata: withAnnotations({ name: `prometheus-${args.name}`, namespace: this.namespaceName }, adopt),

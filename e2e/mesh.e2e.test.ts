@@ -14,7 +14,7 @@ import { Cause, checkRemoteWrite, checkTargets, render, Report } from "../lib/ve
 import { TRUST_DOMAIN } from "./support/istio";
 import { MESH_STACK, MeshWorld, podOf as meshPodOf, runVerify as meshRunVerify, startMeshWorld, upMeshStack } from "./support/meshWorld";
 import { PodRunner, RunningPod } from "./support/podRunner";
-import { eventually, generatedJobs, kubectl, kubectlJson, pulumiOk, tearDown, track, World } from "./support/world";
+import { eventually, generatedJobs, kubectl, kubectlJson, pulumi, pulumiOk, tearDown, track, World } from "./support/world";
 
 // Mesh in a box: the stack applied with strictMtls to a cluster where istiod's real webhook injects the
 // pods and its real CA issues their certificates; Prometheus 3 and productpage run as processes in pod
@@ -344,16 +344,37 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
             assert.match(readFileSync(prom.log("prometheus"), "utf8"), /forbidden/);
         });
 
-        test("the Prometheus namespace without injection: cert-files; pulumi up --refresh heals it", async () => {
+        test("the Prometheus namespace without injection: cert-files, the startup probe fails, an awaiting up fails naming the sidecar; pulumi up --refresh heals it", async () => {
             const old = prom;
+            let failedUp = "";
             await control("cert-files", async () => {
                 kubectl(w, ["label", "namespace", "monitoring", "istio-injection-"]);
                 patch("prometheus", "mesh", "monitoring", [{ op: "remove", path: "/spec/podMetadata/labels/sidecar.istio.io~1inject" }]);
                 prom = await rerunPrometheus(old.uid, false);
+                // The startup probe, as the operator merged it into its container, run in that container: it fails.
+                const container = prom.spec.containers.find((c: any) => c.name === "prometheus");
+                const probe = container.startupProbe.exec.command as string[];
+                const ran = (() => {
+                    try {
+                        return { code: 0, out: runner.exec(`monitoring/${prom.name}`, "prometheus", probe) };
+                    } catch (e) {
+                        return { code: (e as { status: number }).status, out: String((e as { stdout?: string }).stdout) };
+                    }
+                })();
+                assert.equal(ran.code, 1, ran.out);
+                assert.match(ran.out, /no mesh certificate \/etc\/prom-certs\/root-cert\.pem: the pod has no istio-proxy sidecar/);
+                // An up that waits for the Prometheus fails at once, naming the sidecar and the fix (kwok made the pod Ready).
+                await pulumiOk(w, ["config", "set", "--stack", STACK, configKey("awaitPrometheus"), "true"]);
+                const up = await pulumi(w, ["up", "--yes", "--stack", STACK]);
+                failedUp = up.stdout + up.stderr;
+                assert.notEqual(up.code, 0, failedUp);
             }, async () => {
                 await pulumiOk(w, ["up", "--refresh", "--yes", "--stack", STACK]);
                 prom = await rerunPrometheus(prom.uid, true);
             });
+            assert.match(failedUp, new RegExp(`pod ${old.name.replace(/-\d+$/, "")}-\\d+ has no istio-proxy sidecar`));
+            assert.match(failedUp, /istio-injection=enabled/);
+            assert.match(failedUp, /kubectl -n monitoring delete pod prometheus-mesh-0/);
             await pulumiOk(w, ["preview", "--refresh", "--expect-no-changes", "--stack", STACK]);
         });
     });

@@ -85,3 +85,15 @@ export function scrapeTlsConfig() {
         insecureSkipVerify: true,
     };
 }
+
+/**
+ * The prometheus container's startup probe: it passes once the sidecar has written every file the scrape
+ * class reads, so a pod without its sidecar never becomes Ready (the kubelet restarts the container after
+ * failureThreshold, five minutes). The operator merges it into its own container by name and keeps this
+ * handler in place of its /-/ready one (pkg/k8s/merge.go, sanitizeProbeHandlers).
+ */
+export function certFilesStartupProbe() {
+    const files = Object.values(CERT_CONTRACT.files).map((f) => `${CERT_CONTRACT.prometheusMountDir}/${f}`);
+    const check = `for f in ${files.join(" ")}; do [ -s "$f" ] || { echo "no mesh certificate $f: the pod has no istio-proxy sidecar writing it"; exit 1; }; done`;
+    return { exec: { command: ["/bin/sh", "-c", check] }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 };
+}

@@ -99,7 +99,7 @@ interface ManagedFields {
     subresource?: string;
 }
 
-interface Reply {
+export interface Reply {
     status: number;
     body: {
         metadata?: { resourceVersion?: string; managedFields?: ManagedFields[] };
@@ -113,7 +113,7 @@ interface Reply {
  * (certificates, tokens, exec plugins, proxies); the bodies go as plain JSON, because its typed
  * serializer drops the CRD schemas' `x-kubernetes-*` keys and re-encodes 2.4 MB twice.
  */
-async function apiClient(s: CrdSetState): Promise<(method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply>> {
+export async function apiClient(s: { kubeconfig?: string; context?: string }): Promise<(method: string, path: string, body?: unknown, contentType?: string) => Promise<Reply>> {
     const k8s = await import("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     // The program's kubeconfig file (a path, as for the Kubernetes provider), or the text a state from

@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import { MeshPrometheus, MeshPrometheusArgs } from "../components/meshPrometheus";
 import { CERT_CONTRACT } from "../lib/certContract";
 import { PROMETHEUS_RESOURCES } from "../lib/config";
-import { CRD_SET, operator, operatorObjects, PROMETHEUS_VERSION, prometheusArgs } from "./support/fixtures";
+import { ACCESS, CRD_SET, operator, operatorObjects, PROMETHEUS_VERSION, prometheusArgs } from "./support/fixtures";
 import { inStack, one, secretValue } from "./support/harness";
 
 /** A MeshPrometheus with the Args the stack passes for this raw config, and extra ones on top. */
@@ -22,8 +22,7 @@ describe("MeshPrometheus", () => {
         const { resources } = await meshPrometheus({ replicas: 3 });
         const p = one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus");
         const spec = p.inputs.spec;
-        // up waits until the operator reports it Available, and fails after 10 minutes if it never is.
-        assert.deepEqual(p.inputs.metadata, { name: "mesh", namespace: "obs", annotations: { "pulumi.com/waitFor": "condition=Available", "pulumi.com/timeoutSeconds": "600" } });
+        assert.deepEqual(p.inputs.metadata, { name: "mesh", namespace: "obs" });
         assert.equal(spec.replicas, 3);
         assert.equal(spec.version, PROMETHEUS_VERSION);
         assert.equal(spec.retention, "7d");
@@ -47,6 +46,12 @@ describe("MeshPrometheus", () => {
             assert.equal(spec.scrapeClasses[0].tlsConfig[field], `${mount.mountPath}/${CERT_CONTRACT.files[file]}`);
         }
         assert.deepEqual(spec.arbitraryFSAccessThroughSMs, { deny: true });
+        // The prometheus container is not Ready until each file the scrape class reads exists in the mount.
+        assert.deepEqual(spec.containers.map((c: { name: string }) => c.name), ["prometheus"]);
+        const probe = spec.containers[0].startupProbe;
+        assert.deepEqual(probe.exec.command.slice(0, 2), ["/bin/sh", "-c"]);
+        for (const field of ["caFile", "certFile", "keyFile"]) assert.ok(probe.exec.command[2].includes(spec.scrapeClasses[0].tlsConfig[field]), field);
+        assert.equal(probe.periodSeconds * probe.failureThreshold, 300);
         assert.equal(spec.serviceDiscoveryRole, "EndpointSlice");
         assert.deepEqual(spec.securityContext, { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } });
         // The custom resource waits for the operator that serves its CRD.
@@ -164,8 +169,17 @@ describe("MeshPrometheus", () => {
         });
     }
 
-    test("awaitAvailable off: no wait (where no operator runs the pods)", async () => {
-        const { resources } = await meshPrometheus({ awaitAvailable: false });
-        assert.deepEqual(one(resources, "kubernetes:monitoring.coreos.com/v1:Prometheus").inputs.metadata, { name: "mesh", namespace: "obs" });
+    test("up waits for each generation of the Prometheus to run, at most 10 minutes, asking the stack's cluster", async () => {
+        const { resources } = await meshPrometheus();
+        const ready = one(resources, "pulumi-nodejs:dynamic/kubernetes:PrometheusReady");
+        assert.deepEqual([ready.inputs.namespace, ready.inputs.name, ready.inputs.timeoutSeconds, ready.inputs.context], ["obs", "mesh", 600, ACCESS.context]);
+        assert.ok(ready.waitsFor.includes("kubernetes:monitoring.coreos.com/v1:Prometheus::prometheus-prometheus"), "after the Prometheus is applied");
+    });
+
+    test("awaitAvailable off, or YAML rendered instead of applied: no wait", async () => {
+        for (const extra of [{ awaitAvailable: false }, { access: { ...ACCESS, renderDir: "/tmp/out" } }]) {
+            const { resources } = await meshPrometheus(extra);
+            assert.equal(resources.filter((r) => r.type.endsWith(":PrometheusReady")).length, 0, JSON.stringify(extra));
+        }
     });
 });
