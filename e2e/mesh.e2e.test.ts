@@ -269,23 +269,22 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         const after = Number((await promApi(query)).result[0]?.value[1] ?? 0);
         assert.equal(after, before, "every sample from before the delete is queryable after it");
         // And the new pod scrapes on, over mTLS.
-        const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: { monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name } });
+        const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: verifyContext() });
         assert.ok(back.ok, render(back, CHECK_QUERY));
     });
 
     describe("g. negative controls: each mistake takes the target down, and verify names its cause", () => {
-        const ctx = () => ({ monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name });
 
         /** Waits until verify reports this cause (the target DOWN or absent), then until the undo brings it back UP. */
         async function control(cause: Cause, mistake: () => Promise<void> | void, undo: () => Promise<void> | void): Promise<Report> {
             await mistake();
             const report = await eventually(`verify naming ${cause}`, async () => {
-                const r = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 0, context: ctx() });
+                const r = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 0, context: verifyContext() });
                 return r.failure?.cause === cause ? r : undefined;
             }, 120_000);
             assert.equal(report.ok, false);
             await undo();
-            const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: ctx() });
+            const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: verifyContext() });
             assert.ok(back.ok, `not UP again after undoing: ${render(back, CHECK_QUERY)}`);
             return report;
         }
@@ -381,14 +380,13 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
 });
 
 describe("many clusters, one backend: remote write to a real Prometheus receiver with basic auth", () => {
-    const USER = "box-writer";
+    const [USER, PASSWORD] = ["box-writer", "remote-write-test-password"];
     let receiver: string;
 
     before(() => {
         const dir = mkdtempSync(path.join(w.tmp, "receiver-"));
-        const password = "remote-write-test-password";
         // The receiver's user, as Prometheus's web config wants it: a bcrypt hash (htpasswd -B).
-        const hash = execFileSync("htpasswd", ["-nbB", USER, password], { encoding: "utf8" }).trim().split(":")[1];
+        const hash = execFileSync("htpasswd", ["-nbB", USER, PASSWORD], { encoding: "utf8" }).trim().split(":")[1];
         writeFileSync(path.join(dir, "web.yml"), `basic_auth_users:\n  ${USER}: ${hash}\n`);
         writeFileSync(path.join(dir, "prometheus.yml"), "global: {}\n");
         const port = 19291;
@@ -398,11 +396,11 @@ describe("many clusters, one backend: remote write to a real Prometheus receiver
             `--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`,
             `--web.listen-address=${m.nodeAddress}:${port}`, `--web.config.file=${path.join(dir, "web.yml")}`, "--web.enable-remote-write-receiver",
         ], { env: w.env, detached: true, stdio: ["ignore", out, out] }));
-        return pulumiOk(w, ["config", "set", "--secret", "--stack", STACK, configKey("remoteWritePassword"), password]);
+        return pulumiOk(w, ["config", "set", "--secret", "--stack", STACK, configKey("remoteWritePassword"), PASSWORD]);
     });
 
     const fromReceiver = async (query: string) => {
-        const r = await fetch(`${receiver}/api/v1/query?query=${encodeURIComponent(query)}`, { headers: { authorization: `Basic ${Buffer.from(`${USER}:remote-write-test-password`).toString("base64")}` } });
+        const r = await fetch(`${receiver}/api/v1/query?query=${encodeURIComponent(query)}`, { headers: { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` } });
         return ((await r.json()) as { data: { result: any[] } }).data.result;
     };
 
@@ -417,7 +415,7 @@ describe("many clusters, one backend: remote write to a real Prometheus receiver
         }, 120_000);
         for (const s of series) assert.equal(s.metric.pod, pp.name);
         // The password is in no file the stack keeps in plain text.
-        assert.equal(readFileSync(path.join(w.project, `Pulumi.${STACK}.yaml`), "utf8").includes("remote-write-test-password"), false);
+        assert.equal(readFileSync(path.join(w.project, `Pulumi.${STACK}.yaml`), "utf8").includes(PASSWORD), false);
         const r = runVerify(["--timeout", "60"]);
         assert.equal(r.status, 0, r.stdout + r.stderr);
         assert.match(r.stdout, new RegExp(`remote write ${receiver.replace(/[.]/g, "\\.")}/api/v1/write: [1-9]\\d* samples sent, 0 refused`));
@@ -426,9 +424,8 @@ describe("many clusters, one backend: remote write to a real Prometheus receiver
     test("a wrong password: the sender's prometheus_remote_storage_samples_failed_total grows, and verify names remote-write", async () => {
         await pulumiOk(w, ["config", "set", "--secret", "--stack", STACK, configKey("remoteWritePassword"), "not-the-password"]);
         await pulumiOk(w, ["up", "--yes", "--stack", STACK]);
-        const ctx = { monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name };
         const report = await eventually("remote write refused", async () => {
-            const r = await checkRemoteWrite(`http://${prom.ip}:9090`, { windowMs: 10_000, context: ctx });
+            const r = await checkRemoteWrite(`http://${prom.ip}:9090`, { windowMs: 10_000, context: verifyContext() });
             return r.ok ? undefined : r;
         }, 180_000);
         assert.equal(report.failure!.cause, "remote-write");
@@ -444,6 +441,11 @@ const JOB = "serviceMonitor/bookinfo/productpage/0";
 
 function runVerify(args: string[]) {
     return meshRunVerify(w, args);
+}
+
+/** What verify tells a cause in: the mesh stack's names and the Prometheus pod run now. */
+function verifyContext() {
+    return { monitoringNamespace: "monitoring", appNamespace: "bookinfo", prometheusName: "mesh", prometheusPod: prom.name };
 }
 
 /** kubectl auth can-i's answer, which it also prints when it exits 1 (no). */

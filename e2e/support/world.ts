@@ -118,7 +118,8 @@ async function build(tmp: string): Promise<World> {
 
     const mirrorRoot = await mirrorDir(path.join(tmp, "mirror"));
     const portFile = path.join(tmp, "mirror.url");
-    const mirror = spawn(process.execPath, [path.join(ROOT, "scripts", "mirror-server.mjs"), "--root", mirrorRoot, "--port-file", portFile], { stdio: "ignore" });
+    // With the run's marker, so the teardown's sweep stops it also when this process was killed first.
+    const mirror = spawn(process.execPath, [path.join(ROOT, "scripts", "mirror-server.mjs"), "--root", mirrorRoot, "--port-file", portFile], { stdio: "ignore", env: { ...process.env, ASM_E2E_RUN: tmp } });
     const world: World = { tmp, bin, clusterDir, kubeconfig: path.join(clusterDir, "admin.kubeconfig"), mirrorUrl: "", mirror, project: path.join(tmp, "project"), stateDir: path.join(tmp, "state"), env };
     current = world;
 
