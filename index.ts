@@ -73,6 +73,7 @@ export = async () => {
         path: cfg.scrape.path,
         prometheus,
         adoptExisting: cfg.adoptExisting,
+        awaitAcceptance: cfg.awaitServiceMonitors ? access : undefined,
     }, { providers: [kube] }));
 
     return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict });

@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
-import type { ScrapeTarget } from "../lib/upstream";
+import type { KubeAccess } from "../lib/kubeProvider";
+import { MonitorAccepted } from "../lib/prometheusReady";
+import { reportsAcceptance, ScrapeTarget } from "../lib/upstream";
 import type { Bookinfo } from "./bookinfo";
 import type { MeshPrometheus } from "./meshPrometheus";
 
@@ -16,11 +18,15 @@ export interface MtlsServiceMonitorArgs {
     prometheus: MeshPrometheus;
     /** Take over a ServiceMonitor of the same name made by hand (the guide's productpage). */
     adoptExisting: boolean;
+    /** Where to wait, in up, for the operator to accept it; unset: no wait (no operator runs, or YAML is rendered). */
+    awaitAcceptance?: KubeAccess;
 }
 
 /** A ServiceMonitor scraping one Service over HTTPS with the mesh client certificate. */
 export class MtlsServiceMonitor extends pulumi.ComponentResource {
     readonly serviceMonitor: k8s.apiextensions.CustomResource;
+    /** When its Prometheus is awaited: the wait for the operator to accept this ServiceMonitor. */
+    readonly accepted?: MonitorAccepted;
 
     constructor(name: string, args: MtlsServiceMonitorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MtlsServiceMonitor", name, {}, opts);
@@ -37,6 +43,18 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
             },
         // After the operator's CRDs and the scraped application.
         }, { parent: this, dependsOn: [args.prometheus.operator, args.app] });
+
+        // The operator ignores a ServiceMonitor it rejects (a scrape class its Prometheus lacks) without a
+        // word; with its status gate on it says so, and up fails with the reason.
+        const access = args.awaitAcceptance;
+        this.accepted = access && !access.renderDir && reportsAcceptance(args.prometheus.operator.version) ? new MonitorAccepted(`${name}-accepted`, {
+            namespace: this.serviceMonitor.metadata.namespace,
+            name: this.serviceMonitor.metadata.name,
+            prometheus: pulumi.interpolate`${args.prometheus.namespaceName}/${args.prometheus.prometheus.metadata.name}`,
+            generation: this.serviceMonitor.metadata.generation,
+            timeoutSeconds: 300,
+            access,
+        }, { parent: this }) : undefined;
         this.registerOutputs({ name: this.serviceMonitor.metadata.name });
     }
 }

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { configKey, PROMETHEUS_RESOURCES } from "../lib/config";
+import { OPERATOR_STATUS_GATE } from "../lib/upstream";
 import { kubeconfigFile } from "../lib/kubeProvider";
 import { atVersion, VERSIONS } from "../lib/versions";
 import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
@@ -91,7 +92,8 @@ describe("upgrade: a stack made by earlier code moves to this code (its own stac
     test("nothing is planned for deletion, replacement or creation, and every object keeps its uid", async () => {
         // Without the settings the earlier code did not know; they are added for the move.
         const config = stackConfig(w, { retainCrds: false });
-        await newStack(w, stack, Object.fromEntries(Object.entries(config).filter(([k]) => k !== configKey("prometheusStorageClass"))));
+        const unknownEarlier = [configKey("prometheusStorageClass"), configKey("awaitServiceMonitors")] as string[];
+        await newStack(w, stack, Object.fromEntries(Object.entries(config).filter(([k]) => !unknownEarlier.includes(k))));
         const earlier = projectAt(w, EARLIER_MAIN, [stack]);
         await pulumiOk(w, ["--cwd", earlier, "up", "--yes", "--stack", stack]);
         await setConfig(w, stack, config);
@@ -160,7 +162,7 @@ describe("adoption: the guide's hand-made install taken over (its own stack)", (
     // The guide's names mapped onto the stack's settings: everything in default, the Prometheus called default.
     const guideLayout = { appNamespace: "default", monitoringNamespace: "default", prometheusName: "default" };
 
-    test("refused without adoptExisting, nothing applied; with it, up takes over without a restart or a deletion, and nothing is left to change", async () => {
+    test("refused without adoptExisting, nothing applied; with it, up takes over without a deletion, Bookinfo without a restart, the operator restarted once for its status gate, and nothing is left to change", async () => {
         // The guide, by hand, all in default: Bookinfo with injection, the operator bundle, its Prometheus and ServiceMonitor.
         kubectl(w, ["label", "namespace", "default", "istio-injection=enabled"]);
         kubectl(w, ["apply", "-n", "default", "-f", bookinfoUrl()]);
@@ -189,12 +191,14 @@ describe("adoption: the guide's hand-made install taken over (its own stack)", (
             assert.equal(now.metadata.uid, o.metadata.uid, key);
             assert.ok(managers(now).some((m: string) => m.startsWith("pulumi-kubernetes")), `${key}: ${managers(now).join(",")}`);
         }
-        // The Deployments' pod templates untouched and no new ReplicaSet: no rollout, no restart. (Their
-        // generation does move: a Deployment counts annotation changes too, and adoption adds patchForce.)
-        for (const key of ["deployment/prometheus-operator", "deployment/productpage-v1"]) {
-            assert.deepEqual(get(...(key.split("/") as [string, string])).spec.template, handMade[key].spec.template, key);
-            assert.deepEqual(replicaSets(handMade[key].metadata.uid), replicaSetsBefore[key], key);
-        }
+        // Bookinfo's pod template untouched and no new ReplicaSet: no rollout, no restart. (Its generation does
+        // move: a Deployment counts annotation changes too, and adoption adds patchForce.)
+        assert.deepEqual(get("deployment", "productpage-v1").spec.template, handMade["deployment/productpage-v1"].spec.template);
+        assert.deepEqual(replicaSets(handMade["deployment/productpage-v1"].metadata.uid), replicaSetsBefore["deployment/productpage-v1"]);
+        // The operator's template differs by the status gate alone: one rollout of a stateless Deployment.
+        const operatorTemplate = structuredClone(handMade["deployment/prometheus-operator"].spec.template);
+        operatorTemplate.spec.containers[0].args.push(OPERATOR_STATUS_GATE);
+        assert.deepEqual(get("deployment", "prometheus-operator").spec.template, operatorTemplate);
         // The guide's Prometheus now runs as the stack declares it: the mTLS scrape class, its own ServiceAccount.
         const prometheus = get("prometheus", "default");
         assert.equal(prometheus.spec.scrapeClasses[0].name, "istio-mtls");
@@ -431,6 +435,26 @@ describe("a stack like dev", () => {
         assert.equal(generatedJobs(w).some((j) => j.job_name.startsWith("serviceMonitor/bookinfo/steal-key/")), false);
         assert.ok(generatedJobs(w).some((j) => j.job_name === "serviceMonitor/bookinfo/productpage/0"));
         kubectl(w, ["delete", "-f", file]);
+    });
+
+    test("a. a ServiceMonitor its Prometheus rejects (a scrape class it lacks) fails up with the operator's reason; up --refresh heals", async () => {
+        const accepted = () => kubectlJson(w, ["get", "servicemonitor", "productpage", "-n", "bookinfo"]).status?.bindings
+            ?.find((b: any) => b.resource === "prometheuses" && b.name === "mesh")?.conditions?.find((c: any) => c.type === "Accepted")?.status;
+        // The operator runs with the stack's status gate, and accepts ours.
+        await eventually("productpage Accepted", () => (accepted() === "True" ? true : undefined));
+        // Someone renames the Prometheus's scrape class behind the stack's back: the operator drops the monitor.
+        kubectl(w, ["patch", "prometheus", "mesh", "-n", "monitoring", "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/scrapeClasses/0/name", value: "renamed" }])]);
+        await eventually("productpage rejected", () => (accepted() === "False" ? true : undefined));
+        await setConfig(w, stack, stackConfig(w, { awaitServiceMonitors: true }));
+        const up = await pulumi(w, ["up", "--yes", "--stack", stack]);
+        assert.notEqual(up.code, 0, up.stdout);
+        assert.match(up.stdout + up.stderr, /ServiceMonitor bookinfo\/productpage is rejected by Prometheus monitoring\/mesh, which scrapes nothing of it: InvalidConfiguration: .*scrapeClass "istio-mtls" not found in Prometheus scrapeClasses/);
+        // A refresh finds the renamed class, the up puts it back, the operator accepts the monitor, the wait passes.
+        await pulumiOk(w, ["up", "--refresh", "--yes", "--stack", stack]);
+        assert.equal(accepted(), "True");
+        // The cases after run without an operator at times: no waits in the stack again.
+        await setConfig(w, stack, stackConfig(w));
+        await pulumiOk(w, ["up", "--yes", "--stack", stack]);
     });
 
     test("b. idempotence: a preview right after finds nothing to change and downloads nothing", async () => {
@@ -709,7 +733,11 @@ describe("a stack like dev", () => {
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
     });
 
-    test("g. destroy removes everything the stack created; the CRDs stay", async () => {
+    test("g. destroy removes everything the stack created, the operator clearing its finalizer first; the CRDs stay", async () => {
+        // The operator's status gate put its finalizer on the Prometheus; on a cluster the operator's Deployment
+        // outlives the Prometheus in a destroy (the Prometheus depends on it) and clears it. Here it stands in.
+        assert.deepEqual(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]).metadata.finalizers, ["monitoring.coreos.com/status-cleanup"]);
+        operator = startOperator(w);
         // The preview says so: the CRD set is retained, not deleted.
         // The run's PULUMI_SKIP_CONFIRMATIONS counts as --yes, which --preview-only refuses.
         const preview = await pulumiOk(w, ["destroy", "--preview-only", "--stack", stack], { PULUMI_SKIP_CONFIRMATIONS: "false" });
@@ -724,6 +752,8 @@ describe("a stack like dev", () => {
             assert.ok(!exists(w, "namespace", ns) || kubectlJson(w, ["get", "namespace", ns]).status.phase === "Terminating", ns);
         }
         assert.equal(kubectlJson(w, ["get", "prometheuses", "-A"]).items.length, 0);
+        operator?.kill("SIGTERM");
+        operator = undefined;
     });
 });
 

@@ -205,6 +205,7 @@ export const SETTINGS = {
     keepOnDestroy: { type: "array", default: [], description: "Parts that pulumi destroy leaves in the cluster: operator (its Deployment, RBAC, Service and own namespace) and bookinfo (its objects and namespace), e.g. an install adopted with adoptExisting that outlives the stack. The CRDs follow retainCrds.", accepts: rule("a list of operator and bookinfo, without duplicates", (v: string[]) => v.every((x) => x === "operator" || x === "bookinfo") && new Set(v).size === v.length) },
     adoptExisting: { type: "boolean", default: false, description: "Take over objects of the same names that already exist in the cluster, such as an operator bundle and Bookinfo applied by hand with the guide, without deleting them (the Kubernetes provider's upsertExistingObjects). Unset, an existing cluster with such a Deployment made outside Pulumi is refused before anything is applied (README: Adopting a hand-made install)." },
     awaitPrometheus: { type: "boolean", default: true, description: "Wait, after each change of the Prometheus, until the operator reports it Available, at most 10 minutes, so an up whose Prometheus never runs fails; a pod of the rollout without its istio-proxy sidecar fails it at once, naming the fix. Turn off only where no operator runs the pods (the local kwok cluster)." },
+    awaitServiceMonitors: { type: "boolean", default: true, description: "Wait until the operator accepts each ServiceMonitor for the stack's Prometheus (its status, written with the StatusForConfigurationResources feature gate the stack turns on), at most 5 minutes; a rejected one (a scrape class the Prometheus lacks) fails up with the operator's reason. Turn off only where no operator runs (the local kwok cluster)." },
     awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
     renderYamlToDirectory: { type: "string", description: "Write the Kubernetes objects as YAML into this folder instead of applying them (review, GitOps, benchmarks). Run with KUBECONFIG unset: the provider refuses a kubeconfig next to it." },
     manifestCacheDir: { type: "string", description: "Where verified downloads are cached, by digest. Unset: ~/.cache/asm-prom-mtls/manifests ($XDG_CACHE_HOME when set)." },
@@ -344,6 +345,8 @@ export interface StackConfig {
     downloads: { cacheDir?: string; timeoutSeconds: number };
     renderDir?: string;
     awaitServiceEndpoints: boolean;
+    /** Up waits for the operator to accept each ServiceMonitor. */
+    awaitServiceMonitors: boolean;
     /** Objects that already exist are taken over instead of refused. */
     adoptExisting: boolean;
     /** Parts pulumi destroy leaves in the cluster. */
@@ -620,6 +623,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),
         awaitServiceEndpoints: v.awaitServiceEndpoints as boolean,
+        awaitServiceMonitors: v.awaitServiceMonitors as boolean,
         adoptExisting: v.adoptExisting as boolean,
         keepOnDestroy: { operator: (v.keepOnDestroy as string[]).includes("operator"), bookinfo: (v.keepOnDestroy as string[]).includes("bookinfo") },
         imageRegistryMirror: opt("imageRegistryMirror"),

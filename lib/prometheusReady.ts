@@ -120,6 +120,68 @@ export const prometheusReadyProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+/** A ServiceMonitor whose acceptance by one Prometheus is awaited. */
+interface AcceptedState {
+    namespace: string;
+    name: string;
+    /** The Prometheus that selects it, namespace/name. */
+    prometheus: string;
+    /** The ServiceMonitor's metadata.generation after the apply. */
+    generation: number;
+    timeoutSeconds: number;
+    kubeconfig?: string;
+    context?: string;
+    codeDigest?: string;
+}
+
+interface Binding {
+    resource?: string;
+    name?: string;
+    namespace?: string;
+    conditions?: Condition[];
+}
+
+/**
+ * Waits until the operator reports the ServiceMonitor Accepted by the Prometheus at its generation; a
+ * rejection (a scrape class the Prometheus lacks, a file it may not read) fails with the operator's reason.
+ */
+async function awaitAccepted(s: AcceptedState): Promise<void> {
+    const call = await apiClient(s);
+    const path = `/apis/monitoring.coreos.com/v1/namespaces/${s.namespace}/servicemonitors/${s.name}`;
+    const deadline = Date.now() + s.timeoutSeconds * 1000;
+    for (;;) {
+        const r = await call("GET", path);
+        if (r.status !== 200) throw new Error(`read ServiceMonitor ${s.namespace}/${s.name}: HTTP ${r.status}: ${r.body.message ?? "no message"}`);
+        const bindings = (r.body as unknown as { status?: { bindings?: Binding[] } }).status?.bindings ?? [];
+        const binding = bindings.find((b) => b.resource === "prometheuses" && `${b.namespace}/${b.name}` === s.prometheus);
+        const accepted = binding?.conditions?.find((c) => c.type === "Accepted");
+        if (accepted && (accepted.observedGeneration ?? 0) >= s.generation) {
+            if (accepted.status === "True") return;
+            throw new Error(`ServiceMonitor ${s.namespace}/${s.name} is rejected by Prometheus ${s.prometheus}, which scrapes nothing of it: ${accepted.reason ?? "no reason"}: ${accepted.message ?? ""}`.trim());
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`ServiceMonitor ${s.namespace}/${s.name}: the operator reported no acceptance by Prometheus ${s.prometheus} within ${s.timeoutSeconds} s (it reports it with its StatusForConfigurationResources feature gate, which the stack turns on; is the operator running?)`);
+        }
+        await new Promise((res) => setTimeout(res, 1000));
+    }
+}
+
+/** The acceptance-awaiting provider; exported for its tests. */
+export const monitorAcceptedProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: AcceptedState, news: AcceptedState) {
+        const changes = (["namespace", "name", "prometheus", "generation", "timeoutSeconds", "kubeconfig", "context", "codeDigest"] as const).some((k) => olds[k] !== news[k]);
+        return { changes };
+    },
+    async create(inputs: AcceptedState) {
+        await awaitAccepted(inputs);
+        return { id: `${inputs.namespace}/${inputs.name}`, outs: inputs };
+    },
+    async update(_id: string, olds: AcceptedState, news: AcceptedState) {
+        if ((["namespace", "name", "prometheus", "generation"] as const).some((k) => olds[k] !== news[k])) await awaitAccepted(news);
+        return { outs: news };
+    },
+};
+
 // As for the CRD set: the module's digest makes a code change an update, which stores the new code.
 const CODE_DIGEST = createHash("sha256").update(readFileSync(__filename)).digest("hex");
 
@@ -134,5 +196,30 @@ export class PrometheusReady extends pulumi.dynamic.Resource {
             ...clusterCredentials(args.access),
             codeDigest: CODE_DIGEST,
         }, opts, "kubernetes", "PrometheusReady");
+    }
+}
+
+export interface MonitorAcceptedArgs {
+    namespace: pulumi.Input<string>;
+    name: pulumi.Input<string>;
+    /** namespace/name of the Prometheus that selects the ServiceMonitor. */
+    prometheus: pulumi.Input<string>;
+    generation: pulumi.Input<number>;
+    timeoutSeconds: number;
+    access: KubeAccess;
+}
+
+/** Waits, in up, until the operator accepts a ServiceMonitor; fails with its reason when it does not. */
+export class MonitorAccepted extends pulumi.dynamic.Resource {
+    constructor(name: string, args: MonitorAcceptedArgs, opts?: pulumi.CustomResourceOptions) {
+        super(monitorAcceptedProvider, name, {
+            namespace: args.namespace,
+            name: args.name,
+            prometheus: args.prometheus,
+            generation: args.generation,
+            timeoutSeconds: args.timeoutSeconds,
+            ...clusterCredentials(args.access),
+            codeDigest: CODE_DIGEST,
+        }, opts, "kubernetes", "MonitorAccepted");
     }
 }

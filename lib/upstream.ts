@@ -22,6 +22,31 @@ export interface Upstream {
     scrapeTargets: ScrapeTarget[];
 }
 
+/**
+ * The operator's feature gate that writes whether each ServiceMonitor was accepted into its status
+ * (status.bindings), off by default; up waits for it. ServiceMonitors have it since v0.86.0 (CHANGELOG);
+ * an older operator refuses an unknown gate at start, so it gets none.
+ */
+export const OPERATOR_STATUS_GATE = "--feature-gates=StatusForConfigurationResources=true";
+
+/** Whether an operator release reports ServiceMonitor acceptance (the gate exists from v0.86.0). */
+export function reportsAcceptance(version: string): boolean {
+    const [major, minor] = version.slice(1).split(".").map(Number);
+    return major > 0 || minor >= 86;
+}
+
+/** The bundle with the status gate on the operator's container (the one with --prometheus-config-reloader). */
+export function withStatusGate(objects: KubeObject[], version: string): KubeObject[] {
+    if (!reportsAcceptance(version)) return objects;
+    return objects.map((o) => {
+        if (o.kind !== "Deployment") return o;
+        const spec = o.spec as { template: { spec: { containers: { args?: string[] }[] } } };
+        const containers = spec.template.spec.containers.map((c) =>
+            c.args?.some((a) => a.startsWith("--prometheus-config-reloader=")) && !c.args.some((a) => a.startsWith("--feature-gates=")) ? { ...c, args: [...c.args, OPERATOR_STATUS_GATE] } : c);
+        return { ...o, spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers } } } };
+    });
+}
+
 export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
     const operatorSrc = manifestSource({
         known: VERSIONS.prometheusOperator.files.bundle.sha256,
@@ -44,7 +69,7 @@ export async function loadUpstream(cfg: StackConfig): Promise<Upstream> {
     }
     return {
         // The bundle installs the operator into default.
-        operatorObjects: moveNamespace(mirrorImages(operator.objects, cfg.imageRegistryMirror), "default", cfg.operator.namespace),
+        operatorObjects: withStatusGate(moveNamespace(mirrorImages(operator.objects, cfg.imageRegistryMirror), "default", cfg.operator.namespace), cfg.operator.version),
         operatorCacheFile: operator.cacheFile,
         bookinfoObjects: mirrorImages(bookinfo.objects, cfg.imageRegistryMirror),
         scrapeTargets: scrapeTargets(bookinfo.objects, cfg.scrape.services, cfg.bookinfo.version),

@@ -70,6 +70,7 @@ do_up() {
   p config set awaitServiceEndpoints false
   # No operator runs the Prometheus pods here, so nothing makes the Prometheus Available.
   p config set awaitPrometheus false
+  p config set awaitServiceMonitors false
   # The local cluster's default StorageClass (its local volumes), not ACK's disks.
   p config set prometheusStorageClass ""
   if [ -n "$MIRROR" ]; then

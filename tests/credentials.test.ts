@@ -90,7 +90,7 @@ describe("credentials are secrets in state and outputs", () => {
         const { raw, outputs, resources } = await runProgram(testConfig({ kubeconfig }), [configKey("kubeconfig")]);
         // The providers get the file the program writes it to, so no resource holds the credential at all.
         assert.deepEqual(resources.filter((r) => JSON.stringify(r.inputs).includes("token: t")).map((r) => r.type), []);
-        assert.deepEqual(resources.filter((r) => r.inputs.kubeconfig === kubeconfigFile("test")).map((r) => r.type).sort(), ["pulumi-nodejs:dynamic/kubernetes:CrdSet", "pulumi-nodejs:dynamic/kubernetes:PrometheusReady", "pulumi:providers:kubernetes"]);
+        assert.deepEqual(resources.filter((r) => r.inputs.kubeconfig === kubeconfigFile("test")).map((r) => r.type).sort(), ["pulumi-nodejs:dynamic/kubernetes:CrdSet", "pulumi-nodejs:dynamic/kubernetes:MonitorAccepted", "pulumi-nodejs:dynamic/kubernetes:PrometheusReady", "pulumi:providers:kubernetes"]);
         assert.equal(readFileSync(kubeconfigFile("test"), "utf8"), kubeconfig);
         assert.deepEqual(leaks(resources), []);
         assert.deepEqual(await plainOutputs(raw, outputs), []);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { configKey } from "../lib/config";
 import { kubeconfigFile } from "../lib/kubeProvider";
+import { OPERATOR_STATUS_GATE, reportsAcceptance, withStatusGate } from "../lib/upstream";
 import { VERSIONS } from "../lib/versions";
 import { discovery } from "./support/discovery";
 import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, runProgram, testConfig } from "./support/harness";
@@ -201,5 +202,33 @@ describe("whole program: operator namespace", () => {
         const { resources } = await runProgram(testConfig());
         assert.equal(one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator").inputs.metadata.namespace, "default");
         assert.deepEqual(byType(resources, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(), ["bookinfo", "monitoring"]);
+    });
+});
+
+describe("whole program: ServiceMonitors the operator may reject", () => {
+    test("the operator runs with its status gate, and up waits for each ServiceMonitor's acceptance by our Prometheus", async () => {
+        const { resources } = await runProgram(testConfig({ scrapeServices: ["productpage", "reviews"] }));
+        const deployment = one(resources, "kubernetes:apps/v1:Deployment", "operator-prometheus-operator");
+        const gated = deployment.inputs.spec.template.spec.containers.filter((c: { args?: string[] }) => c.args?.includes(OPERATOR_STATUS_GATE));
+        assert.deepEqual(gated.map((c: { name: string }) => c.name), ["prometheus-operator"]);
+        const waits = byType(resources, "pulumi-nodejs:dynamic/kubernetes:MonitorAccepted");
+        assert.deepEqual(waits.map((r) => [r.inputs.namespace, r.inputs.name, r.inputs.prometheus, r.inputs.timeoutSeconds]).sort(), [
+            ["bookinfo", "productpage", "monitoring/mesh", 300],
+            ["bookinfo", "reviews", "monitoring/mesh", 300],
+        ]);
+        for (const r of waits) assert.ok(r.waitsFor.some((k) => k.startsWith("kubernetes:monitoring.coreos.com/v1:ServiceMonitor::")), "after its ServiceMonitor");
+    });
+
+    test("without awaitServiceMonitors (no operator runs) nothing waits for acceptance", async () => {
+        const { resources } = await runProgram(testConfig({ awaitServiceMonitors: false }));
+        assert.equal(byType(resources, "pulumi-nodejs:dynamic/kubernetes:MonitorAccepted").length, 0);
+    });
+
+    test("an operator older than v0.86.0 has no such gate and gets none (it would refuse to start)", () => {
+        const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "op" }, spec: { template: { spec: { containers: [{ name: "op", args: ["--prometheus-config-reloader=x"] }, { name: "side", args: ["-v"] }] } } } };
+        const args = (objects: typeof deployment[]) => objects[0].spec.template.spec.containers.map((c) => c.args);
+        assert.deepEqual(args(withStatusGate([deployment], "v0.85.1") as typeof deployment[]), [["--prometheus-config-reloader=x"], ["-v"]]);
+        assert.deepEqual(args(withStatusGate([deployment], "v0.86.0") as typeof deployment[]), [["--prometheus-config-reloader=x", OPERATOR_STATUS_GATE], ["-v"]]);
+        assert.equal(reportsAcceptance("v1.0.0"), true);
     });
 });

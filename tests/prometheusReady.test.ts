@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { prometheusReadyProvider } from "../lib/prometheusReady";
+import { monitorAcceptedProvider, prometheusReadyProvider } from "../lib/prometheusReady";
 import { fakeApiServer } from "./support/discovery";
 
 // The awaiter asks a real HTTP API (the Kubernetes client's requests, as to a cluster) what the operator
@@ -98,5 +98,40 @@ describe("PrometheusReady: up waits for the operator, and names a missing sideca
         // No cluster answers: an update that waited would fail.
         const r = await prometheusReadyProvider.update!("id", { ...STATE, kubeconfig: "a.yaml" }, { ...STATE, kubeconfig: "b.yaml" });
         assert.equal((r.outs as { kubeconfig: string }).kubeconfig, "b.yaml");
+    });
+});
+
+describe("MonitorAccepted: up fails with the operator's reason when it rejects a ServiceMonitor", () => {
+    const MON = { namespace: "bookinfo", name: "productpage", prometheus: "monitoring/mesh", generation: 2, timeoutSeconds: 3 };
+
+    async function accept(bindings: unknown[]): Promise<unknown> {
+        const api = await fakeApiServer((_m, url) => (url.split("?")[0] === "/apis/monitoring.coreos.com/v1/namespaces/bookinfo/servicemonitors/productpage"
+            ? [200, { metadata: { generation: 2 }, status: { bindings } }]
+            : [404, { message: "no" }]));
+        try {
+            await monitorAcceptedProvider.create!({ ...MON, kubeconfig: api.kubeconfig });
+            return undefined;
+        } catch (e) {
+            return e;
+        } finally {
+            api.close();
+        }
+    }
+    const binding = (name: string, status: string, observedGeneration: number, reason?: string, message?: string) =>
+        ({ group: "monitoring.coreos.com", resource: "prometheuses", name, namespace: "monitoring", conditions: [{ type: "Accepted", status, observedGeneration, reason, message }] });
+
+    test("Accepted by its Prometheus at this generation: done", async () => {
+        assert.equal(await accept([binding("other", "False", 2, "InvalidConfiguration", "x"), binding("mesh", "True", 2)]), undefined);
+    });
+
+    test("rejected: fails at once with the operator's reason and message", async () => {
+        const e = await accept([binding("mesh", "False", 2, "InvalidConfiguration", 'scrapeClass "istio-mtls" not found in Prometheus scrapeClasses')]);
+        assert.equal(String(e), 'Error: ServiceMonitor bookinfo/productpage is rejected by Prometheus monitoring/mesh, which scrapes nothing of it: InvalidConfiguration: scrapeClass "istio-mtls" not found in Prometheus scrapeClasses');
+    });
+
+    test("a verdict on an older generation, or none: the deadline says the gate and the operator are needed", async () => {
+        for (const bindings of [[binding("mesh", "False", 1, "InvalidConfiguration", "old")], []]) {
+            assert.match(String(await accept(bindings)), /reported no acceptance by Prometheus monitoring\/mesh within 3 s \(it reports it with its StatusForConfigurationResources feature gate/);
+        }
     });
 });

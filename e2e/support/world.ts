@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as YAML from "yaml";
 import { configKey, PROJECT, SettingName } from "../../lib/config";
+import { OPERATOR_STATUS_GATE } from "../../lib/upstream";
 import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
 
 // The world of the end-to-end tests: the pinned toolchain, a local control plane (scripts/cluster.sh),
@@ -213,8 +214,10 @@ export function stackConfig(w: World, extra: Partial<Record<SettingName, unknown
         prometheusReplicas: 1,
         // kwok's pod IPs are loopback addresses, which EndpointSlices refuse: no Service gets endpoints.
         awaitServiceEndpoints: false,
-        // The operator does not run during every up here, and nothing would make the Prometheus Available.
+        // The operator does not run during every up here, and nothing would make the Prometheus Available
+        // or accept a ServiceMonitor.
         awaitPrometheus: false,
+        awaitServiceMonitors: false,
         // The local cluster's default class (scripts/cluster.sh): local volumes, bound when a pod is scheduled.
         prometheusStorageClass: "",
         ...extra,
@@ -309,6 +312,8 @@ export function startOperator(w: World): ChildProcess {
         "--web.listen-address=127.0.0.1:0",
         "--disable-unmanaged-prometheus-configuration=true",
         "--watch-referenced-objects-in-all-namespaces=true",
+        // As the stack runs it (lib/upstream.ts): ServiceMonitors get their acceptance in their status.
+        OPERATOR_STATUS_GATE,
     ], { env: { ...w.env, KUBECONFIG: w.kubeconfig }, detached: true, stdio: ["ignore", out, out] });
     return track(p);
 }
