@@ -17,6 +17,12 @@ export default tseslint.config(
         languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", Buffer: "readonly" } },
     },
     {
+        // The entry point Pulumi requires: CommonJS, before anything is compiled.
+        files: ["program.js"],
+        languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly" } },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
         // Tests read loosely typed inputs the mocks hand back.
         files: ["tests/**/*.ts", "e2e/**/*.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-require-imports": "off" },

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { configKey } from "./config";
 import { stripDescriptions } from "./kubeObjects";
 import { clusterCredentials, KubeAccess } from "./kubeProvider";
@@ -353,9 +354,21 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+/**
+ * The digest of a module's TypeScript source, the same whether it runs through ts-node or compiled into
+ * dist/ (program.js picks either): a switch between the two is no change. Without the sources beside
+ * dist/, the compiled module's own.
+ */
+export function moduleDigest(file: string): string {
+    const parts = file.split(path.sep);
+    const dist = parts.lastIndexOf("dist");
+    const source = dist >= 0 && file.endsWith(".js") ? [...parts.slice(0, dist), ...parts.slice(dist + 1)].join(path.sep).replace(/\.js$/, ".ts") : file;
+    return createHash("sha256").update(readFileSync(existsSync(source) ? source : file)).digest("hex");
+}
+
 // The engine runs delete and read with the provider code serialized at the last create or update; this
 // module's digest as an input makes a code change an update, which stores the new code.
-const CODE_DIGEST = createHash("sha256").update(readFileSync(__filename)).digest("hex");
+const CODE_DIGEST = moduleDigest(__filename);
 
 /** The CRDs of a bundle, applied as one unit; a custom resource of theirs dependsOn this. */
 export class CrdSet extends pulumi.dynamic.Resource {

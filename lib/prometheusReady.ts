@@ -1,7 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { apiClient } from "./crdSet";
+import { apiClient, moduleDigest } from "./crdSet";
 import { clusterCredentials, KubeAccess } from "./kubeProvider";
 
 // An up whose Prometheus never runs must fail, and say why. The operator's Available condition says only
@@ -183,7 +181,7 @@ export const monitorAcceptedProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 // As for the CRD set: the module's digest makes a code change an update, which stores the new code.
-const CODE_DIGEST = createHash("sha256").update(readFileSync(__filename)).digest("hex");
+const CODE_DIGEST = moduleDigest(__filename);
 
 /** Waits, in up, until the operator runs the Prometheus; fails naming a missing sidecar. */
 export class PrometheusReady extends pulumi.dynamic.Resource {

@@ -106,7 +106,7 @@ mesh_in_a_box() {
   fi
   echo
   echo "mesh in a box: the stack with STRICT mTLS, a real istiod, Prometheus and productpage (about a minute)"
-  npx tsc -p tsconfig.build.json
+  npm run -s build
   ASM_UPSTREAM_MIRROR="$MIRROR" scripts/netns.sh node dist/e2e/meshDemo.js
 }
 

@@ -22,7 +22,7 @@ describe("PrometheusOperator", () => {
         assert.equal(set.inputs.retain, true);
         assert.equal(set.inputs.adopt, false);
         // The code of the provider the set runs with: a changed module updates the set.
-        assert.equal(set.inputs.codeDigest, createHash("sha256").update(readFileSync(path.join(__dirname, "..", "lib", "crdSet.js"))).digest("hex"));
+        assert.equal(set.inputs.codeDigest, createHash("sha256").update(readFileSync(path.join(__dirname, "..", "..", "lib", "crdSet.ts"))).digest("hex"));
         assert.equal(set.inputs.cacheFile, "/cache/bundle.json");
         assert.equal(set.inputs.context, "ctx");
         // The path of the file the kubeconfig was written to, the Kubernetes provider's too.

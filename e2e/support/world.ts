@@ -15,7 +15,7 @@ import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 const PASSPHRASE = "e2e-passphrase-not-a-secret";
 /** The files the Pulumi program runs from: a project folder holds these (and node_modules, Pulumi.yaml). */
-const PROGRAM_FILES = ["index.ts", "components", "lib", "versions.json", "package.json", "tsconfig.json"];
+const PROGRAM_FILES = ["index.ts", "components", "lib", "versions.json", "package.json", "tsconfig.json", "tsconfig.build.json", "program.js"];
 
 export interface World {
     tmp: string;
@@ -130,7 +130,8 @@ async function build(tmp: string): Promise<World> {
 
     // A project folder of its own, so stack files and state never land in the work tree.
     mkdirSync(world.project);
-    for (const f of [...PROGRAM_FILES, "node_modules"]) symlinkSync(path.join(ROOT, f), path.join(world.project, f));
+    // dist too: program.js runs the compiled program when it was built from these sources.
+    for (const f of [...PROGRAM_FILES, "node_modules", "dist"]) symlinkSync(path.join(ROOT, f), path.join(world.project, f));
     copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(world.project, "Pulumi.yaml"));
     mkdirSync(world.stateDir);
     Object.assign(env, {
@@ -152,7 +153,9 @@ async function build(tmp: string): Promise<World> {
 export function projectAt(w: World, commit: string, stacks: string[]): string {
     const dir = path.join(w.tmp, `project-${commit.slice(0, 12)}`);
     mkdirSync(dir);
-    const archive = spawnSync("git", ["-C", ROOT, "archive", "--format=tar", commit, ...PROGRAM_FILES, "Pulumi.yaml"], { maxBuffer: 64 * 1024 * 1024 });
+    // Those of the program files that commit had (program.js came later); it runs through ts-node.
+    const had = new Set(execFileSync("git", ["-C", ROOT, "ls-tree", "--name-only", commit], { encoding: "utf8" }).split("\n"));
+    const archive = spawnSync("git", ["-C", ROOT, "archive", "--format=tar", commit, ...PROGRAM_FILES.filter((f) => had.has(f)), "Pulumi.yaml"], { maxBuffer: 64 * 1024 * 1024 });
     if (archive.status !== 0) throw new Error(`git archive ${commit} failed (a clone with history is needed): ${archive.stderr}`);
     execFileSync("tar", ["-x", "-C", dir], { input: archive.stdout });
     symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
