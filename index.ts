@@ -39,6 +39,7 @@ export = async () => {
     const operator = new PrometheusOperator("operator", {
         ...cfg.operator,
         objects: upstream.operatorObjects,
+        crds: upstream.operatorCrds,
         cacheFile: upstream.operatorCacheFile,
         access,
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,

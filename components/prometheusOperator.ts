@@ -1,13 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CrdSet, crdObjects, isCrd } from "../lib/crdSet";
+import { CrdSet, crdObjects, CrdSummary, isCrd, summarizeCrds } from "../lib/crdSet";
 import { declareObjects } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
 import { KubeObject } from "../lib/manifests";
 
 export interface PrometheusOperatorArgs {
-    /** The verified objects of the release's bundle.yaml. */
+    /** The verified objects of the release's bundle.yaml (with crds given, those other than the CRDs suffice). */
     objects: KubeObject[];
+    /** With crdManagement set: the CRDs' names and digests, where the objects hold no CRD (the cached summary). */
+    crds?: CrdSummary;
     /** The same objects in the download cache, from which the CRDs are applied. */
     cacheFile: string;
     version: string;
@@ -40,13 +42,14 @@ export class PrometheusOperator extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrometheusOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:operator:PrometheusOperator", name, {}, opts);
-        if (!args.objects.some(isCrd)) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
+        const summary = args.crdManagement === "set" && args.crds ? args.crds : undefined;
+        if (!summary && !args.objects.some(isCrd)) throw new Error(`prometheus-operator ${args.version}: bundle.yaml holds no CustomResourceDefinition`);
 
         // Deleting a CRD deletes every object of its kind cluster-wide, other teams' ServiceMonitors too.
         this.crds = args.crdManagement === "provider"
             ? declareObjects(`${name}-crd`, crdObjects(args.objects, args.stripCrdDescriptions), { parent: this, retainOnDelete: args.retainCrds }, args)
             : new CrdSet(`${name}-crds`, {
-                objects: args.objects,
+                crds: summary ?? summarizeCrds(args.objects, args.stripCrdDescriptions),
                 cacheFile: args.cacheFile,
                 stripDescriptions: args.stripCrdDescriptions,
                 retain: args.retainCrds,

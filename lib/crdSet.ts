@@ -19,8 +19,8 @@ const FIELD_MANAGER = "asm-prometheus-mtls";
 const ADOPT_SETTING = configKey("adoptExisting");
 
 export interface CrdSetArgs {
-    /** Parsed objects of the verified bundle; only the CRDs are applied. */
-    objects: KubeObject[];
+    /** The names and digests of the CRDs to apply (summarizeCrds, with stripDescriptions). */
+    crds: CrdSummary;
     /** The verified bundle's parsed objects in the download cache, which the apply reads back. */
     cacheFile: string;
     stripDescriptions: boolean;
@@ -71,6 +71,18 @@ export function digestOf(crds: KubeObject[]): string {
 
 export function crdDigests(crds: KubeObject[]): Record<string, string> {
     return Object.fromEntries(crds.map((c) => [c.metadata.name, digestOf([c])]));
+}
+
+/** All the program needs of a bundle's CRDs for the set: the set's provider reads the objects themselves. */
+export interface CrdSummary {
+    names: string[];
+    digest: string;
+    crdDigests: Record<string, string>;
+}
+
+export function summarizeCrds(objects: KubeObject[], strip: boolean): CrdSummary {
+    const crds = crdObjects(objects, strip);
+    return { names: crds.map((c) => c.metadata.name), digest: digestOf(crds), crdDigests: crdDigests(crds) };
 }
 
 // What a value not known until the update looks like to a dynamic provider (a cluster being replaced).
@@ -376,11 +388,10 @@ export class CrdSet extends pulumi.dynamic.Resource {
     declare readonly digest: pulumi.Output<string>;
 
     constructor(name: string, args: CrdSetArgs, opts?: pulumi.CustomResourceOptions) {
-        const crds = crdObjects(args.objects, args.stripDescriptions);
         const state: pulumi.Inputs = {
-            names: crds.map((c) => c.metadata.name),
-            digest: digestOf(crds),
-            crdDigests: crdDigests(crds),
+            names: args.crds.names,
+            digest: args.crds.digest,
+            crdDigests: args.crds.crdDigests,
             codeDigest: CODE_DIGEST,
             adopt: args.adopt,
             cacheFile: args.cacheFile,

@@ -107,13 +107,18 @@ export function parseManifest(text: string): KubeObject[] {
         .filter((o): o is KubeObject => o !== null && typeof o === "object" && typeof o.kind === "string");
 }
 
+/** Where the cache keeps a verified manifest's parsed objects, under its sha256. */
+export function parsedCacheFile(dir: string, sha256: string): string {
+    return path.join(dir, `${sha256}.json`);
+}
+
 /**
  * The manifest's objects, from the cache when a file with the expected digest is there, else downloaded
  * and verified. Any failure throws before the caller registers a resource.
  */
 export async function loadManifest(src: ManifestSource, opts: { cacheDir?: string; timeoutSeconds: number }): Promise<LoadedManifest> {
     const dir = opts.cacheDir ?? defaultCacheDir();
-    const parsedPath = path.join(dir, `${src.sha256}.json`);
+    const parsedPath = parsedCacheFile(dir, src.sha256);
     try {
         return { objects: JSON.parse(await fs.readFile(parsedPath, "utf8")) as KubeObject[], cacheFile: parsedPath };
     } catch {

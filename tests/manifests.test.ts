@@ -11,7 +11,8 @@ import * as YAML from "yaml";
 import { configKey } from "../lib/config";
 import { defaultCacheDir, loadManifest, ManifestError, manifestSource, parseManifest } from "../lib/manifests";
 import { VERSIONS } from "../lib/versions";
-import { failingProgram, testConfig } from "./support/harness";
+import { CRD_SET } from "./support/fixtures";
+import { failingProgram, runProgram, testConfig } from "./support/harness";
 import { upstreamObjects } from "./support/upstream";
 
 // A static server on 127.0.0.1 standing in for the release download, with faults on demand.
@@ -138,6 +139,22 @@ describe("the program and its downloads", () => {
         assert.equal((error as Error).message, `${configKey("manifestCacheDir")}: cannot write to ${cacheDir}; the CRDs are applied from the verified bundle there; accepted: a writable folder`);
         assert.deepEqual(resources, []);
     });
+
+    for (const strip of [false, true]) {
+        test(`later runs take the CRDs' names and digests from the summary beside the download, not from the bundle (stripCrdDescriptions ${strip})`, async () => {
+            const config = testConfig({ manifestCacheDir: tmp(), stripCrdDescriptions: strip });
+            const crdSet = async () => {
+                const { resources } = await runProgram(config);
+                const set = resources.find((r) => r.type === CRD_SET)!.inputs;
+                return { names: set.names, digest: set.digest, crdDigests: set.crdDigests, cacheFile: set.cacheFile };
+            };
+            const first = await crdSet();
+            assert.equal(first.names.length, 10);
+            // The parsed bundle emptied: a run that still read it would find no CRD and fail.
+            writeFileSync(first.cacheFile, "[]");
+            assert.deepEqual(await crdSet(), first);
+        });
+    }
 
     test("a scraped service that Bookinfo lacks registers nothing", async () => {
         const { error, resources } = await failingProgram(testConfig({ scrapeServices: ["productpage", "cart"] }));
