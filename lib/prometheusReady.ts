@@ -183,17 +183,15 @@ export const monitorAcceptedProvider: pulumi.dynamic.ResourceProvider = {
 // As for the CRD set: the module's digest makes a code change an update, which stores the new code.
 const CODE_DIGEST = moduleDigest(__filename);
 
+/** A waiter's inputs: its arguments, with the cluster's credentials in place of the access, and this module's digest. */
+function waiterInputs({ access, ...rest }: PrometheusReadyArgs | MonitorAcceptedArgs): pulumi.Inputs {
+    return { ...rest, ...clusterCredentials(access), codeDigest: CODE_DIGEST };
+}
+
 /** Waits, in up, until the operator runs the Prometheus; fails naming a missing sidecar. */
 export class PrometheusReady extends pulumi.dynamic.Resource {
     constructor(name: string, args: PrometheusReadyArgs, opts?: pulumi.CustomResourceOptions) {
-        super(prometheusReadyProvider, name, {
-            namespace: args.namespace,
-            name: args.name,
-            generation: args.generation,
-            timeoutSeconds: args.timeoutSeconds,
-            ...clusterCredentials(args.access),
-            codeDigest: CODE_DIGEST,
-        }, opts, "kubernetes", "PrometheusReady");
+        super(prometheusReadyProvider, name, waiterInputs(args), opts, "kubernetes", "PrometheusReady");
     }
 }
 
@@ -210,14 +208,6 @@ export interface MonitorAcceptedArgs {
 /** Waits, in up, until the operator accepts a ServiceMonitor; fails with its reason when it does not. */
 export class MonitorAccepted extends pulumi.dynamic.Resource {
     constructor(name: string, args: MonitorAcceptedArgs, opts?: pulumi.CustomResourceOptions) {
-        super(monitorAcceptedProvider, name, {
-            namespace: args.namespace,
-            name: args.name,
-            prometheus: args.prometheus,
-            generation: args.generation,
-            timeoutSeconds: args.timeoutSeconds,
-            ...clusterCredentials(args.access),
-            codeDigest: CODE_DIGEST,
-        }, opts, "kubernetes", "MonitorAccepted");
+        super(monitorAcceptedProvider, name, waiterInputs(args), opts, "kubernetes", "MonitorAccepted");
     }
 }
