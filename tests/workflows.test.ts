@@ -23,7 +23,7 @@ interface Job {
     if?: string;
     environment?: string;
     permissions?: Record<string, string>;
-    strategy?: { matrix?: { include?: Record<string, unknown>[]; stack?: string[] } };
+    strategy?: { matrix?: { include?: Record<string, unknown>[]; stack?: string[]; node?: number[] } };
     steps: Step[];
     needs?: string | string[];
 }
@@ -185,14 +185,28 @@ describe("CI workflows: short-lived credentials, scoped secrets, pinned tools", 
                 for (const s of job.steps) {
                     if (isAction(s, PULUMI_ACTION)) assert.equal(s.with!["pulumi-version"], "${{ env.PULUMI_VERSION }}", `${name}.${id}`);
                     if (isAction(s, "actions/setup-node")) {
-                        const line = String(s.with!["node-version"]);
-                        const eol = NODE_LINES.endOfLife[line];
-                        assert.ok(eol, `${name}.${id}: Node.js ${line} is not a known LTS line`);
-                        assert.ok(eol > NODE_LINES.reviewed, `${name}.${id}: Node.js ${line} reached its end of life on ${eol}`);
+                        const version = String(s.with!["node-version"]);
+                        const lines = version === "${{ matrix.node }}" ? job.strategy!.matrix!.node!.map(String) : [version];
+                        for (const line of lines) {
+                            const eol = NODE_LINES.endOfLife[line];
+                            assert.ok(eol, `${name}.${id}: Node.js ${line} is not a known LTS line`);
+                            assert.ok(eol > NODE_LINES.reviewed, `${name}.${id}: Node.js ${line} reached its end of life on ${eol}`);
+                        }
                     }
                 }
             }
         }
+    });
+
+    test("the tests run on every Node.js line package.json admits, from the lowest to .nvmrc's", () => {
+        const pkg = JSON.parse(read("package.json"));
+        const lowest = /^>=(\d+)$/.exec(pkg.engines.node)![1];
+        const nvmrc = read(".nvmrc").trim();
+        assert.ok(Number(lowest) <= Number(nvmrc), `.nvmrc ${nvmrc} is below engines ${pkg.engines.node}`);
+        // Every LTS line from the lowest admitted to .nvmrc's.
+        const expected = Object.keys(NODE_LINES.endOfLife).map(Number).filter((l) => l >= Number(lowest) && l <= Number(nvmrc));
+        assert.deepEqual(WORKFLOWS.preview.jobs.test.strategy?.matrix?.node, expected);
+        assert.ok(NODE_LINES.endOfLife[lowest] > NODE_LINES.reviewed, `engines admits Node.js ${lowest}, past its end of life`);
     });
 
     test("every Pulumi step keeps its temporary files (the provider's kubeconfig copies) in the runner's temp folder", () => {

@@ -39,6 +39,12 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): 
     return execFileSync(cmd, args, { cwd: ROOT, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
 }
 
+/** The environment the local world runs a stack in (scripts/lib.sh, asm_local_pulumi_env). */
+function localPulumiEnv(home: string): NodeJS.ProcessEnv {
+    const out = sh("bash", ["-c", '. scripts/lib.sh && asm_local_pulumi_env "$1"', "_", home]);
+    return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
 /** Builds what is missing of the pinned toolchain; returns its bin folder. */
 function toolchainBin(): string {
     const out = sh(path.join(ROOT, "scripts", "toolchain.sh"), []).trim().split("\n");
@@ -107,8 +113,9 @@ async function build(tmp: string): Promise<World> {
         ...process.env,
         // Every process this run starts inherits the marker, so the teardown can find all of them.
         ASM_E2E_RUN: tmp,
-        // The toolchain and the host of the CRD set's provider, as scripts/lib.sh puts them on PATH.
-        PATH: `${sh("bash", ["-c", ". scripts/lib.sh && asm_pulumi_path"]).trim()}:${process.env.PATH}`,
+        // The toolchain on PATH, a Pulumi home of the run's own whose plugin cache holds the toolchain's
+        // Kubernetes provider, and the engine switches of the local world (scripts/lib.sh says why).
+        ...localPulumiEnv(path.join(tmp, "pulumi-home")),
         ASM_CLUSTER_DIR: clusterDir,
         // kubectl's discovery cache, kept out of ~/.kube/cache.
         KUBECACHEDIR: path.join(tmp, "kube-cache"),
@@ -138,9 +145,6 @@ async function build(tmp: string): Promise<World> {
         KUBECONFIG: world.kubeconfig,
         PULUMI_BACKEND_URL: `file://${world.stateDir}`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-        PULUMI_HOME: path.join(tmp, "pulumi-home"),
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_SKIP_CONFIRMATIONS: "true",
     });
     return world;
