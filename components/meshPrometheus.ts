@@ -6,6 +6,7 @@ import {
     SIDECAR_INJECT_LABELS,
     certFilesStartupProbe,
     certVolume,
+    MTLS_SCRAPE_CLASS,
     prometheusCertMount,
     scrapeTlsConfig,
     sidecarAnnotations,
@@ -58,9 +59,6 @@ export interface MeshPrometheusArgs {
     /** Take over objects of the same names made by hand (the guide's Prometheus, mapped by name). */
     adoptExisting: boolean;
 }
-
-/** Scrape class that carries the mesh client certificate; ServiceMonitors opt in by this name. */
-const MTLS_SCRAPE_CLASS = "istio-mtls";
 
 /**
  * A Prometheus that scrapes sidecar-injected workloads under STRICT mTLS: its own sidecar writes the

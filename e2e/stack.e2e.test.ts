@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
@@ -470,6 +470,43 @@ describe("a stack like dev", () => {
         const preview = await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
         assert.deepEqual(await mirrorStats(w), before);
         assert.deepEqual(warningLines(preview.stdout + preview.stderr), []);
+    });
+
+    test("b. the policy pack (policy/): this stack passes it; another team's ServiceMonitor in the STRICT namespace over http fails its preview with the policy's message, and passes over https with the mTLS scrape class", async () => {
+        // The local toolchain's language host cannot run a pack folder (no RunPlugin): its executable runs it.
+        const pack = path.join(w.project, "policy", "analyzer");
+        const ours = await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack, "--policy-pack", pack]);
+        assert.match(ours.stdout, /asm-prometheus-mtls/);
+        assert.doesNotMatch(ours.stdout + ours.stderr, /mandatory|advisory|violation/i);
+
+        // Another team's program, in a project of its own, with the STRICT namespace named in the pack's config
+        // (its PeerAuthentication is not in that stack).
+        const other = path.join(w.tmp, "other-team");
+        mkdirSync(other);
+        symlinkSync(path.join(w.project, "node_modules"), path.join(other, "node_modules"));
+        writeFileSync(path.join(other, "Pulumi.yaml"), "name: other-team\nruntime: nodejs\nmain: index.js\n");
+        writeFileSync(path.join(other, "index.js"), [
+            `const k8s = require("@pulumi/kubernetes");`,
+            `const provider = new k8s.Provider("cluster", { enableServerSideApply: true });`,
+            `const https = process.env.SCRAPE_HTTPS === "true";`,
+            `new k8s.apiextensions.CustomResource("reviews", { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor",`,
+            `    metadata: { name: "reviews-other-team", namespace: "bookinfo" },`,
+            `    spec: { selector: { matchLabels: { app: "reviews" } }, endpoints: [{ port: "http", ...(https ? { scheme: "https" } : {}) }], ...(https ? { scrapeClass: "istio-mtls" } : {}) } }, { provider });`,
+        ].join("\n"));
+        const config = path.join(other, "policy-config.json");
+        writeFileSync(config, JSON.stringify({ "mtls-scrape-under-strict": { strictNamespaces: ["bookinfo"] } }));
+        writeFileSync(path.join(other, "package.json"), JSON.stringify({ name: "other-team", main: "index.js" }));
+        const init = await pulumi(w, ["stack", "init", "other", "--secrets-provider", "passphrase"], { cwd: other });
+        assert.equal(init.code, 0, init.stderr);
+        const preview = (https: boolean) => pulumi(w, ["preview", "--stack", "other", "--policy-pack", pack, "--policy-pack-config", config], { cwd: other, env: { SCRAPE_HTTPS: String(https) } });
+        const plain = await preview(false);
+        assert.notEqual(plain.code, 0, plain.stdout);
+        const out = plain.stdout + plain.stderr;
+        assert.match(out, /mtls-scrape-under-strict/);
+        assert.match(out, /ServiceMonitor bookinfo\/reviews-other-team selects pods in bookinfo, where STRICT mTLS refuses plain-text scrapes: endpoint 0 uses scheme "http"; accepted: "https"/);
+        const fixed = await preview(true);
+        assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+        await pulumi(w, ["stack", "rm", "--yes", "--stack", "other"], { cwd: other });
     });
 
     test("b. drift: a CRD deleted behind the stack's back is found by refresh and applied again", async () => {

@@ -17,6 +17,9 @@ export const CERT_CONTRACT = {
     files: { ca: "root-cert.pem", certChain: "cert-chain.pem", key: "key.pem" },
 } as const;
 
+/** Scrape class that carries the mesh client certificate; ServiceMonitors opt in by this name. */
+export const MTLS_SCRAPE_CLASS = "istio-mtls";
+
 /** Pod annotations for the Prometheus pods' sidecar. */
 export function sidecarAnnotations(): Record<string, string> {
     const c = CERT_CONTRACT;

@@ -12,8 +12,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 describe("program.js, the entry point Pulumi runs", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "asm-entry-"));
     after(() => rmSync(dir, { recursive: true, force: true }));
-    for (const f of ["program.js", "index.ts", "versions.json", "tsconfig.json", "tsconfig.build.json"]) copyFileSync(path.join(ROOT, f), path.join(dir, f));
-    for (const f of ["components", "lib", "node_modules", "dist"]) symlinkSync(path.join(ROOT, f), path.join(dir, f));
+    for (const f of ["program.js", "build-stamp.js", "index.ts", "versions.json", "tsconfig.json", "tsconfig.build.json"]) copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    for (const f of ["components", "lib", "policy", "node_modules", "dist"]) symlinkSync(path.join(ROOT, f), path.join(dir, f));
     const loaded = (): string[] => JSON.parse(execFileSync(process.execPath, ["-e", `
         const program = require(${JSON.stringify(path.join(dir, "program.js"))});
         if (typeof program !== "function") throw new Error("the program is not a function");

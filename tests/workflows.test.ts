@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as YAML from "yaml";
@@ -196,6 +196,14 @@ describe("CI workflows: short-lived credentials, scoped secrets, pinned tools", 
                 }
             }
         }
+    });
+
+    test("every pull request's preview runs the policy pack, after the build that compiles it", () => {
+        const steps = WORKFLOWS.preview.jobs.preview.steps;
+        const preview = steps.findIndex((s) => isAction(s, PULUMI_ACTION));
+        assert.equal(steps[preview].with!.policyPacks, "policy");
+        assert.ok(existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")));
+        assert.ok(steps.findIndex((s) => s.run === "npm run build") < preview);
     });
 
     test("the tests run on every Node.js line package.json admits, from the lowest to .nvmrc's", () => {

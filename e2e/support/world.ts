@@ -15,7 +15,7 @@ import { mirrorDir, mirrorPath } from "../../tests/support/upstream";
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 const PASSPHRASE = "e2e-passphrase-not-a-secret";
 /** The files the Pulumi program runs from: a project folder holds these (and node_modules, Pulumi.yaml). */
-const PROGRAM_FILES = ["index.ts", "components", "lib", "versions.json", "package.json", "tsconfig.json", "tsconfig.build.json", "program.js"];
+const PROGRAM_FILES = ["index.ts", "components", "lib", "policy", "versions.json", "package.json", "tsconfig.json", "tsconfig.build.json", "program.js", "build-stamp.js"];
 
 export interface World {
     tmp: string;
@@ -175,9 +175,9 @@ export function track(p: ChildProcess): ChildProcess {
 }
 
 /** Runs the Pulumi CLI in the project folder; resolves with its exit code and output. */
-export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+export function pulumi(w: World, args: string[], opts: { onSpawn?: (p: ChildProcess) => void; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
     return new Promise((resolve) => {
-        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: w.project, env: { ...w.env, ...opts.env }, detached: true });
+        const p = spawn("pulumi", [...args, "--non-interactive"], { cwd: opts.cwd ?? w.project, env: { ...w.env, ...opts.env }, detached: true });
         running.add(p);
         let stdout = "";
         let stderr = "";
