@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { waitUntilServed } from "../lib/apiServed";
+import { askCluster } from "../lib/askCluster";
 import { configKey } from "../lib/config";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { KubeAccess } from "../lib/kubeProvider";
@@ -33,7 +33,7 @@ export class StrictMtls extends pulumi.ComponentResource {
         const wait = args.apiTimeoutSeconds > 0 && !args.access.renderDir && !pulumi.runtime.isDryRun();
         const mode = wait
             ? pulumi.unsecret(pulumi.all([args.access.kubeconfig, args.mesh?.meshId]).apply(async ([kubeconfig]) => {
-                await waitUntilServed({ kubeconfig, context: args.access.context }, PEER_AUTHENTICATIONS, args.apiTimeoutSeconds,
+                await askCluster("waitUntilServed", { kubeconfig, context: args.access.context }, PEER_AUTHENTICATIONS, args.apiTimeoutSeconds,
                     args.mesh
                         ? `ASM serves it once the cluster is attached (crAggregationEnabled); raise ${configKey("meshApiTimeoutSeconds")} if the attach takes longer`
                         : `attach the cluster to an ASM mesh with Istio resources served through its API server, or install Istio's CRDs; or set ${configKey("strictMtls")} false`);

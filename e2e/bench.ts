@@ -110,7 +110,7 @@ async function main() {
                 ["apply", "--server-side", "-f", manifestDir],
                 ["wait", "--for=condition=Available", "deployment", "--all", "--all-namespaces", "--timeout=600s"],
             ]) peak = Math.max(peak, must(await kubectl(step), `kubectl ${step[0]}`).peakMiB);
-            rows.apply.runs.push({ ms: Date.now() - t0, peakMiB: peak, code: 0, output: "" });
+            rows.apply.runs.push({ ms: Date.now() - t0, peakMiB: peak, atPeak: {}, code: 0, output: "" });
             const diff = await kubectl(["diff", "--server-side", "-f", crdDir, "-f", manifestDir]);
             if (diff.code !== 0) throw new Error(`kubectl diff found changes (exit ${diff.code}):\n${diff.output.slice(-3000)}`);
             rows.diff.runs.push(diff);
@@ -144,6 +144,8 @@ async function main() {
             const ms = r.runs.map((x) => x.ms);
             return [k, { name: r.name, rounds: ms.length, median_s: median(ms) / 1000, min_s: Math.min(...ms) / 1000, max_s: Math.max(...ms) / 1000, peak_mib: Math.max(...r.runs.map((x) => x.peakMiB)) }];
         }));
+        const upPeak = rows.up.runs.reduce((a, b) => (b.peakMiB > a.peakMiB ? b : a));
+        const peakParts = Object.entries(upPeak.atPeak).sort((a, b) => b[1] - a[1]);
         const ratios = {
             up_vs_kubectl_apply: summary.up.median_s / summary.apply.median_s,
             preview_vs_kubectl_diff: summary.preview.median_s / summary.diff.median_s,
@@ -166,11 +168,12 @@ async function main() {
             console.log(`preview / kubectl diff:      ${ratios.preview_vs_kubectl_diff.toFixed(2)}x   (goal <= 1.5)`);
             console.log(`peak memory of pulumi up:    ${summary.up.peak_mib.toFixed(0)} MiB (goal < 700)`);
         }
+        console.log(`  its processes at that peak: ${peakParts.map(([n, mib]) => `${n} ${mib.toFixed(0)}`).join(", ")} (MiB)`);
         console.log(`\n${formatPhases("where one no-change preview's time goes (traced):", previewPhases)}`);
         console.log(`\n${formatPhases("where one up's time goes (traced):", upPhases)}`);
 
         mkdirSync(path.join(ROOT, ".bench"), { recursive: true });
-        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, load_at_start: loadAtStart, busy, breakdown: { preview: previewPhases, up: upPhases }, config: { ...EXTRA, crdManagement: CRDS }, pulumi_env: PULUMI_ENV, objects: files, state_bytes: stateBytes, ...(busy ? {} : ratios), rows: summary }, null, 2) + "\n");
+        writeFileSync(path.join(ROOT, ".bench", "latest.json"), JSON.stringify({ date: new Date().toISOString(), project: PROJECT, rounds: ROUNDS, load_at_start: loadAtStart, busy, breakdown: { preview: previewPhases, up: upPhases }, config: { ...EXTRA, crdManagement: CRDS }, pulumi_env: PULUMI_ENV, objects: files, state_bytes: stateBytes, up_peak_by_process_mib: Object.fromEntries(peakParts.map(([n, m]) => [n, Math.round(m)])), ...(busy ? {} : ratios), rows: summary }, null, 2) + "\n");
         console.log(`\nwritten: .bench/latest.json`);
     } finally {
         tearDown();

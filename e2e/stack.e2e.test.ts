@@ -472,6 +472,17 @@ describe("a stack like dev", () => {
         assert.deepEqual(warningLines(preview.stdout + preview.stderr), []);
     });
 
+    test("b. the program runs with Pulumi.yaml's runtime options: node gets its nodeargs", async () => {
+        const { nodeargs } = YAML.parse(readFileSync(path.join(w.project, "Pulumi.yaml"), "utf8")).runtime.options;
+        assert.ok(nodeargs, "Pulumi.yaml sets runtime.options.nodeargs");
+        // The language host logs the program's command line at verbosity 5.
+        const preview = await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack, "-v=5", "--logtostderr", "--logflow"]);
+        const launch = (preview.stdout + preview.stderr).split("\n").filter((l) => l.includes("Language host launching process:"));
+        // The same line, echoed by each log sink; the host joins the binary and its arguments without a space.
+        assert.ok(launch.length > 0, "the language host logged no launch");
+        for (const l of launch) assert.match(l, new RegExp(`launching process: +\\S*/node ?${nodeargs.replace(/[-=]/g, "\\$&")} \\S+/cmd/run/index\\.js `));
+    });
+
     test("b. the policy pack (policy/): this stack passes it; another team's ServiceMonitor in the STRICT namespace over http fails its preview with the policy's message, and passes over https with the mTLS scrape class", async () => {
         // The local toolchain's language host cannot run a pack folder (no RunPlugin): its executable runs it.
         const pack = path.join(w.project, "policy", "analyzer");

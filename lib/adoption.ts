@@ -1,23 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { V1Deployment } from "@kubernetes/client-node";
+import { askCluster } from "./askCluster";
 import { configKey, StackConfig } from "./config";
-import { ClusterLogin, kubeClient } from "./kubeProvider";
+import type { DeclaredDeployment } from "./handMade";
+import type { ClusterLogin } from "./kubeClient";
 import type { KubeObject } from "./manifests";
 import type { Upstream } from "./upstream";
-
-/** A Deployment the stack declares, where it declares it. */
-export interface DeclaredDeployment {
-    namespace: string;
-    name: string;
-}
 
 /** The Deployments of parsed manifests; objects without a namespace go to `namespace`. */
 function declaredDeployments(objects: KubeObject[], namespace?: string): DeclaredDeployment[] {
     return objects.filter((o) => o.kind === "Deployment").map((o) => ({ namespace: o.metadata.namespace ?? namespace ?? "default", name: o.metadata.name }));
 }
-
-/** Pulumi's Kubernetes provider names its field managers pulumi-kubernetes or pulumi-kubernetes-<id>. */
-const byPulumi = (d: V1Deployment) => (d.metadata?.managedFields ?? []).some((f) => f.manager?.startsWith("pulumi-kubernetes"));
 
 /**
  * Refuses a cluster where a Deployment this stack declares already exists without Pulumi among its
@@ -25,26 +17,10 @@ const byPulumi = (d: V1Deployment) => (d.metadata?.managedFields ?? []).some((f)
  * AlreadyExists (provider >= 4.29) or silently take it over (older providers); adoptExisting says which.
  */
 export async function refuseHandMadeInstall(login: ClusterLogin, declared: DeclaredDeployment[]): Promise<void> {
-    const { k8s, kc } = await kubeClient(login);
-    const api = k8s.KubernetesObjectApi.makeApiClient(kc);
-    const found: string[] = [];
-    const managers = new Set<string>();
-    for (const namespace of [...new Set(declared.map((d) => d.namespace))]) {
-        let items: V1Deployment[];
-        try {
-            items = (await api.list<V1Deployment>("apps/v1", "Deployment", namespace)).items;
-        } catch (e) {
-            throw new Error(`cannot list the Deployments of namespace ${namespace} to check for a hand-made install: ${e instanceof k8s.ApiException ? `HTTP ${e.code}` : (e as Error).message}`);
-        }
-        for (const d of items) {
-            if (!declared.some((x) => x.namespace === namespace && x.name === d.metadata?.name) || byPulumi(d)) continue;
-            found.push(`${namespace}/${d.metadata!.name}`);
-            for (const f of d.metadata?.managedFields ?? []) if (f.manager) managers.add(f.manager);
-        }
-    }
+    const { found, managers } = await askCluster("handMadeDeployments", login, declared);
     if (found.length === 0) return;
     throw new Error(
-        `the cluster already has Deployment ${found.join(", ")}, made outside Pulumi (field managers: ${[...managers].sort().join(", ") || "none"}). ` +
+        `the cluster already has Deployment ${found.join(", ")}, made outside Pulumi (field managers: ${managers.join(", ") || "none"}). ` +
         `Set ${configKey("adoptExisting")} true to take over the objects of the same names without deleting them (README: Adopting a hand-made install), or delete them first.`,
     );
 }

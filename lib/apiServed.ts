@@ -1,4 +1,4 @@
-import { ClusterLogin, kubeClient } from "./kubeProvider";
+import { ClusterLogin, kubeClient } from "./kubeClient";
 
 /** A resource of an API group, as discovery lists it. */
 export interface ServedResource {

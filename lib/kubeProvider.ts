@@ -11,25 +11,6 @@ export interface KubeAccess {
     renderDir?: string;
 }
 
-/** An access's credentials once resolved: a kubeconfig's text (unset: the ambient one) and a context. */
-export interface ClusterLogin {
-    kubeconfig?: string;
-    context?: string;
-}
-
-/**
- * The Kubernetes client and the KubeConfig of a login, for the program's own questions to the cluster.
- * The client is imported on first use: loading it takes a second, which a preview does not pay.
- */
-export async function kubeClient(login: ClusterLogin) {
-    const k8s = await import("@kubernetes/client-node");
-    const kc = new k8s.KubeConfig();
-    if (login.kubeconfig) kc.loadFromString(login.kubeconfig);
-    else kc.loadFromDefault();
-    if (login.context) kc.setCurrentContext(login.context);
-    return { k8s, kc };
-}
-
 /**
  * Where a kubeconfig given as text (a created cluster's, or the kubeconfig setting) is kept for the
  * providers: a path relative to the project folder, which the program, the Kubernetes provider and the

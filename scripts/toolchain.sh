@@ -439,7 +439,31 @@ off_path() {
 bundle_with_pulumi() {
   local cli="$CACHE/pulumi-$PULUMI_VERSION/bin" host="$CACHE/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin"
   [ -x "$cli/pulumi" ] && [ -x "$host/pulumi-language-nodejs" ] || return 0
-  ln -sfn "$host/pulumi-language-nodejs" "$cli/pulumi-language-nodejs"
+  # Not a link: the CLI hands the project's runtime options (Pulumi.yaml runtime.options) to its language
+  # host over RPC, and this host only reads them as flags, so a project's typescript: false and nodeargs
+  # would be lost. The wrapper reads the three the host knows from the Pulumi.yaml of the folder the engine
+  # starts it in (the project's) and passes them as such.
+  rm -f "$cli/pulumi-language-nodejs"
+  { printf '#!/bin/bash\nhost=%q\n' "$host/pulumi-language-nodejs"; cat <<'SH'; } >"$cli/pulumi-language-nodejs.tmp.$$"
+# Written by scripts/toolchain.sh: the Node.js language host, given the project's runtime options as flags.
+flags=()
+if [ -f Pulumi.yaml ]; then
+  mapfile -t flags < <(awk '
+    function value(s) { sub(/^[^:]*:[ \t]*/, "", s); sub(/[ \t]+#.*$/, "", s); sub(/[ \t]+$/, "", s)
+      if (s ~ /^".*"$/ || s ~ /^\x27.*\x27$/) s = substr(s, 2, length(s) - 2); return s }
+    function indent(s) { match(s, /^ */); return RLENGTH }
+    /^[ \t]*(#|$)/ { next }
+    indent($0) == 0 { inrt = ($0 ~ /^runtime:[ \t]*$/); opt = -1; next }
+    !inrt { next }
+    opt < 0 && /^ +options:[ \t]*$/ { opt = indent($0); next }
+    opt >= 0 && indent($0) <= opt { opt = -1; next }
+    opt >= 0 && /^ +(typescript|tsconfig|nodeargs):/ { key = $0; sub(/^ +/, "", key); sub(/:.*/, "", key); print "-" key "=" value($0) }
+  ' Pulumi.yaml)
+fi
+exec "$host" "${flags[@]}" "$@"
+SH
+  chmod 0755 "$cli/pulumi-language-nodejs.tmp.$$"
+  mv -f "$cli/pulumi-language-nodejs.tmp.$$" "$cli/pulumi-language-nodejs"
   cat >"$cli/pulumi-resource-pulumi-nodejs.tmp.$$" <<'SH'
 #!/bin/sh
 # Written by scripts/toolchain.sh: the dynamic-provider host of the project's own @pulumi/pulumi.

@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 
 export interface Measured {
     ms: number;
     /** Peak of the summed resident memory of the process and all its descendants. */
     peakMiB: number;
+    /** Each process's resident memory at the moment of the peak, by a short name (see label()). */
+    atPeak: Record<string, number>;
     code: number;
     output: string;
 }
@@ -24,21 +27,37 @@ function children(): Map<number, number[]> {
     return tree;
 }
 
-function treeRssKiB(root: number): number {
+// Node processes are told apart by the SDK entry they run (cmd/run is the program, cmd/dynamic-provider the
+// dynamic-provider host); other processes by their executable's name.
+function label(pid: number): string {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    const exe = path.basename(argv[0] ?? "?");
+    if (exe !== "node") return exe;
+    const entry = argv.slice(1).find((a) => !a.startsWith("-") && /[/.]/.test(a));
+    const cmd = entry && /cmd\/([a-z-]+)/.exec(entry);
+    return cmd ? `node ${cmd[1]}` : `node ${entry ? path.basename(entry) : ""}`.trim();
+}
+
+function treeRss(root: number): { total: number; byName: Record<string, number> } {
     const tree = children();
+    const byName: Record<string, number> = {};
     let total = 0;
     const stack = [root];
     while (stack.length) {
         const pid = stack.pop()!;
         try {
             const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-            if (m) total += Number(m[1]);
+            if (m) {
+                total += Number(m[1]);
+                const name = label(pid);
+                byName[name] = (byName[name] ?? 0) + Number(m[1]) / 1024;
+            }
         } catch {
             // Gone already.
         }
         stack.push(...(tree.get(pid) ?? []));
     }
-    return total;
+    return { total, byName };
 }
 
 /** Runs a command, timing it and sampling the memory of its process tree every 50 ms. */
@@ -50,12 +69,14 @@ export function measure(cmd: string, args: string[], opts: { cwd?: string; env?:
         p.stdout.on("data", (d) => (output += d));
         p.stderr.on("data", (d) => (output += d));
         let peak = 0;
+        let atPeak: Record<string, number> = {};
         const timer = setInterval(() => {
-            peak = Math.max(peak, treeRssKiB(p.pid!));
+            const now = treeRss(p.pid!);
+            if (now.total > peak) [peak, atPeak] = [now.total, now.byName];
         }, 50);
         p.on("close", (code) => {
             clearInterval(timer);
-            resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, peakMiB: peak / 1024, code: code ?? -1, output });
+            resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, peakMiB: peak / 1024, atPeak, code: code ?? -1, output });
         });
     });
 }
