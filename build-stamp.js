@@ -34,6 +34,10 @@ function built() {
 
 /** Loads a module from dist/ when built, else its TypeScript source (relative to this folder) through ts-node. */
 function load(compiled, source) {
+    // V8's compiled code of what loads from here on (the Kubernetes SDK, the program, and TypeScript, which
+    // the SDK loads to serialize the CRD set's provider), kept on disk (under os.tmpdir()) for the next run
+    // and checked against each file's contents: a no-change preview 5.29 s -> 4.78 s, medians of six.
+    require("node:module").enableCompileCache?.();
     if (built()) return require(path.join(__dirname, "dist", compiled));
     // Pulumi registers ts-node itself where its language host still runs TypeScript (Pulumi.yaml's
     // typescript option, which older hosts ignore; the policy pack runner always does); register it only

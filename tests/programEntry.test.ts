@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
@@ -22,6 +22,16 @@ describe("program.js, the entry point Pulumi runs", () => {
 
     test("built from exactly these sources: the compiled program, no TypeScript compiled", () => {
         assert.deepEqual(loaded(), [path.join(ROOT, "dist", "index.js")]);
+    });
+
+    test("keeps V8's compiled code of what it loads on disk, under the temporary folder, for the next run", () => {
+        const tmp = path.join(dir, "tmp");
+        mkdirSync(tmp);
+        execFileSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(dir, "program.js"))})`], { env: { ...process.env, TMPDIR: tmp } });
+        const cached = readdirSync(tmp, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+        // Node names the folder node-compile-cache/<V8 version and flags>/, one file per module.
+        assert.ok(cached.length > 100, `${cached.length} files under ${tmp}`);
+        assert.ok(cached.every((e) => path.relative(tmp, e.parentPath).startsWith("node-compile-cache")));
     });
 
     test("a source edited after the build: index.ts through ts-node, never the stale build", () => {
