@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A local Kubernetes control plane for end-to-end tests, on loopback only:
-# etcd + kube-apiserver (TLS) + kube-controller-manager + kube-scheduler + kwok (fake kubelets),
-# with 3 fake Nodes in 2 zones whose Pods become Running and Ready with 127.x IPs, and a default
-# StorageClass of local PersistentVolumes (folders under the cluster's directory).
+# A local Kubernetes control plane for end-to-end tests, on loopback only, made by kwok's own kwokctl
+# (`--runtime binary`, the toolchain's binaries, nothing downloaded): etcd + kube-apiserver (TLS) +
+# kube-controller-manager + kube-scheduler + kwok (fake kubelets), with 3 fake Nodes in 2 zones whose Pods
+# become Running and Ready with 127.x IPs, and a default StorageClass of local PersistentVolumes (folders
+# under the cluster's directory).
 #
 #   scripts/cluster.sh up       start it (no-op that reports status when it is already up)
 #   scripts/cluster.sh down     stop exactly the processes it started, then remove its directory
@@ -43,7 +44,10 @@ APISERVER_BIND=127.0.0.1
 NODE_IP_PREFIX="127.101.0"
 SERVICE_CIDR="127.96.0.0/16"
 SERVICE_FIRST_IP="127.96.0.1"
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller)
+# kwokctl's files: its configuration, the PKI it makes, each component's pid and log.
+KWOK_NAME=asm
+KWOK_CLUSTER="$DIR/kwok/clusters/$KWOK_NAME"
 STORAGE_CLASS=local-disk
 VOLUMES_PER_NODE=2
 
@@ -74,7 +78,9 @@ pick_port() {
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
-component_pid() { cat "$DIR/pids/$1.pid" 2>/dev/null || true; }
+component_pid() { cat "$KWOK_CLUSTER/pids/$1.pid" 2>/dev/null || true; }
+
+kwokctl() { KWOK_WORKDIR="$DIR/kwok" "$BIN/kwokctl" --name "$KWOK_NAME" "$@"; }
 
 # Its discovery cache stays with the cluster files, not in ~/.kube/cache.
 kctl() { KUBECACHEDIR="$DIR/kube-cache" "$BIN/kubectl" --kubeconfig "$DIR/admin.kubeconfig" "$@"; }
@@ -98,14 +104,6 @@ readyz_ok() {
   [ "$out" = ok ]
 }
 
-# start NAME BINARY ARGS...: start a component in the background, log to $DIR/logs/NAME.log
-# and record its pid. setsid gives it its own process group, away from the caller's terminal.
-start() {
-  local name="$1"; shift
-  setsid "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$DIR/pids/$name.pid"
-}
-
 # wait_for DESCRIPTION LOGNAME COMMAND...: poll until COMMAND succeeds, or fail with the log tail.
 wait_for() {
   local what="$1" logname="$2"; shift 2
@@ -124,9 +122,9 @@ wait_for() {
 fail() {
   local msg="$1" logname="${2:-}"
   asm_log "error: $msg"
-  if [ -n "$logname" ] && [ -f "$DIR/logs/$logname.log" ]; then
-    asm_log "---- last lines of $DIR/logs/$logname.log ----"
-    tail -n 40 "$DIR/logs/$logname.log" >&2
+  if [ -n "$logname" ] && [ -f "$KWOK_CLUSTER/logs/$logname.log" ]; then
+    asm_log "---- last lines of $KWOK_CLUSTER/logs/$logname.log ----"
+    tail -n 40 "$KWOK_CLUSTER/logs/$logname.log" >&2
     asm_log "----"
   fi
   asm_log "cleaning up"
@@ -135,80 +133,72 @@ fail() {
 }
 
 # ---------------------------------------------------------------------------------------
-# certificates and kubeconfigs (openssl)
+# kwokctl's configuration
 
-gen_cert() {
-  # gen_cert NAME SUBJECT [SAN]: key + cert signed by the local CA.
-  local name="$1" subj="$2" san="${3:-}" pki="$DIR/pki" ext
-  openssl genrsa -out "$pki/$name.key" 2048 2>/dev/null
-  openssl req -new -key "$pki/$name.key" -subj "$subj" -out "$pki/$name.csr" 2>/dev/null
-  ext="$pki/$name.ext"
-  {
-    echo "basicConstraints=CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    if [ -n "$san" ]; then
-      echo "extendedKeyUsage=serverAuth,clientAuth"
-      echo "subjectAltName=$san"
-    else
-      echo "extendedKeyUsage=clientAuth"
-    fi
-  } >"$ext"
-  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-    -days 30 -sha256 -extfile "$ext" -out "$pki/$name.crt" 2>/dev/null
-  rm -f "$pki/$name.csr" "$ext"
-}
-
-gen_pki() {
-  local pki="$DIR/pki"
-  mkdir -p "$pki"
-  chmod 700 "$pki"
-  openssl genrsa -out "$pki/ca.key" 2048 2>/dev/null
-  openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=asm-prom-mtls-local-ca" -days 30 -sha256 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-    -out "$pki/ca.crt" 2>/dev/null
-  gen_cert apiserver "/CN=kube-apiserver" \
-    "IP:127.0.0.1,IP:$SERVICE_FIRST_IP,${NODE_ADDRESS:+IP:$NODE_ADDRESS,}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  gen_cert admin "/O=system:masters/CN=asm-admin"
-  gen_cert controller-manager "/CN=system:kube-controller-manager"
-  gen_cert scheduler "/CN=system:kube-scheduler"
-  gen_cert kwok "/O=system:masters/CN=kwok"
-  # kwok's kubelet endpoint, where the API server sends port-forwards (mesh mode only).
-  [ -z "$NODE_ADDRESS" ] || gen_cert kwok-serving "/CN=kwok-serving" "$(node_ip_sans)"
-  # Service-account token signing key pair.
-  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-}
-
-node_ip_sans() {
-  local i sans=""
-  for i in $(seq 1 "$NODES"); do sans+="${sans:+,}IP:$NODE_IP_PREFIX.$i"; done
-  printf '%s\n' "$sans"
-}
-
-write_kubeconfig() {
-  # write_kubeconfig FILE CERTNAME
-  local file="$1" cert="$2" pki="$DIR/pki"
-  cat >"$file" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: asm-local
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $pki/ca.crt
-users:
-- name: $cert
-  user:
-    client-certificate: $pki/$cert.crt
-    client-key: $pki/$cert.key
-contexts:
-- name: asm-local
-  context:
-    cluster: asm-local
-    user: $cert
-current-context: asm-local
-EOF
-  chmod 600 "$file"
+# The KwokctlConfiguration: ports, the toolchain's binaries (kwokctl links them, downloading nothing),
+# loopback binding, and the flags the local world needs beyond kwokctl's own. kwokctl makes one CA and
+# one system:masters certificate, which serves the API server and kwok's kubelet endpoint too: its SANs
+# name the Service IP, the nodes' IPs and, in a network namespace, ASM_NODE_ADDRESS.
+kwokctl_config() {
+  local i sans="\"$SERVICE_FIRST_IP\""
+  for i in $(seq 1 "$NODES"); do sans+=", \"$NODE_IP_PREFIX.$i\""; done
+  [ -z "$NODE_ADDRESS" ] || sans+=", \"$NODE_ADDRESS\""
+  cat <<EOF2
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubeApiserverPort: $APISERVER_PORT
+  etcdPort: $ETCD_PORT
+  etcdPeerPort: $ETCD_PEER_PORT
+  kubeControllerManagerPort: $KCM_PORT
+  kubeSchedulerPort: $SCHEDULER_PORT
+  kwokControllerPort: $KWOK_PORT
+  nodeLeaseDurationSeconds: 40
+  heartbeatFactor: 1
+  kubeApiserverCertSANs: [$sans]
+  etcdBinary: $BIN/etcd
+  kubeApiserverBinary: $BIN/kube-apiserver
+  kubeControllerManagerBinary: $BIN/kube-controller-manager
+  kubeSchedulerBinary: $BIN/kube-scheduler
+  kwokControllerBinary: $BIN/kwok
+  kubectlBinary: $BIN/kubectl
+$( [ -z "$NODE_ADDRESS" ] || printf '  enableCRDs: [PortForward]\n' )
+componentsPatches:
+- name: etcd
+  extraArgs:
+  - {key: unsafe-no-fsync, value: "true"}
+  - {key: log-level, value: warn}
+- name: kube-apiserver
+  extraArgs:
+  - {key: service-cluster-ip-range, value: $SERVICE_CIDR}
+  - {key: endpoint-reconciler-type, value: none}
+  - {key: advertise-address, value: 127.0.0.1}
+  - {key: kubelet-preferred-address-types, value: InternalIP}
+  - {key: allow-privileged, value: "true"}
+  - {key: profiling, value: "false"}
+$( [ -z "$NODE_ADDRESS" ] || printf '  - {key: bind-address, value: 0.0.0.0, override: true}\n' )
+- name: kube-controller-manager
+  extraArgs:
+  - {key: controllers, value: "*,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller"}
+  - {key: use-service-account-credentials, value: "true"}
+  - {key: cluster-signing-cert-file, value: $KWOK_CLUSTER/pki/ca.crt}
+  - {key: cluster-signing-key-file, value: $KWOK_CLUSTER/pki/ca.key}
+  - {key: leader-elect, value: "false"}
+  - {key: profiling, value: "false"}
+- name: kube-scheduler
+  extraArgs:
+  - {key: leader-elect, value: "false"}
+  - {key: profiling, value: "false"}
+- name: kwok-controller
+  extraArgs:
+  - {key: manage-all-nodes, value: "false", override: true}
+  - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
+  - {key: node-ip, value: $NODE_IP_PREFIX.1, override: true}
+  - {key: cidr, value: $POD_CIDR}
+$( [ -z "$NODE_ADDRESS" ] || printf '  - {key: server-address, value: "0.0.0.0:%s", override: true}\n' "$KWOK_PORT" )
+EOF2
 }
 
 # ---------------------------------------------------------------------------------------
@@ -216,10 +206,7 @@ EOF
 
 ensure_toolchain() {
   local b missing=0
-  for b in openssl curl setsid; do
-    command -v "$b" >/dev/null || asm_die "$b is required (Debian packages openssl, curl, util-linux)"
-  done
-  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl; do
     [ -x "$BIN/$b" ] || missing=1
   done
   if [ "$missing" = 1 ]; then
@@ -230,22 +217,11 @@ ensure_toolchain() {
   [ -d "$KWOK_STAGES" ] || asm_die "kwok stage files not found next to $(readlink -f "$BIN/kwok")"
 }
 
-# start_apiserver: start kube-apiserver (also on its own, after stop-apiserver) and wait for /readyz.
+# start_apiserver: after stop-apiserver, kwokctl starts again what is not running (the API server alone).
 start_apiserver() {
-  local pki="$DIR/pki"
   asm_log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
-  start kube-apiserver "$BIN/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address "$APISERVER_BIND" --advertise-address 127.0.0.1 \
-    --secure-port "$APISERVER_PORT" --kubelet-preferred-address-types InternalIP \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --client-ca-file "$pki/ca.crt" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --authorization-mode Node,RBAC \
-    --service-cluster-ip-range "$SERVICE_CIDR" \
-    --endpoint-reconciler-type none \
-    --allow-privileged=true --profiling=false
+  kwokctl start cluster --timeout "${TIMEOUT}s" >"$DIR/kwokctl-start.log" 2>&1 ||
+    fail "kwokctl start cluster failed: $(tail -n 5 "$DIR/kwokctl-start.log")" kube-apiserver
   wait_for "kube-apiserver /readyz" kube-apiserver readyz_ok
 }
 
@@ -272,7 +248,7 @@ do_up() {
   ensure_toolchain
   local start
   start="$(asm_now)"
-  mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/etcd-data"
+  mkdir -p "$DIR"
   : >"$DIR/.ports-taken"
   ETCD_PORT="${ASM_ETCD_PORT:-$(pick_port)}"
   ETCD_PEER_PORT="${ASM_ETCD_PEER_PORT:-$(pick_port)}"
@@ -289,60 +265,22 @@ SCHEDULER_PORT=$SCHEDULER_PORT
 KWOK_PORT=$KWOK_PORT
 EOF
 
-  asm_log "generating certificates"
-  gen_pki
-  write_kubeconfig "$DIR/admin.kubeconfig" admin
-  write_kubeconfig "$DIR/controller-manager.kubeconfig" controller-manager
-  write_kubeconfig "$DIR/scheduler.kubeconfig" scheduler
-  write_kubeconfig "$DIR/kwok.kubeconfig" kwok
-  local pki="$DIR/pki"
-
-  asm_log "starting etcd on 127.0.0.1:$ETCD_PORT"
-  start etcd "$BIN/etcd" --name asm-local --data-dir "$DIR/etcd-data" \
-    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "asm-local=http://127.0.0.1:$ETCD_PEER_PORT" \
-    --unsafe-no-fsync --log-level warn
-  wait_for "etcd health" etcd curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
-
-  start_apiserver
-
-  asm_log "starting kube-controller-manager, kube-scheduler"
-  start kube-controller-manager "$BIN/kube-controller-manager" \
-    --kubeconfig "$DIR/controller-manager.kubeconfig" \
-    --authentication-kubeconfig "$DIR/controller-manager.kubeconfig" \
-    --authorization-kubeconfig "$DIR/controller-manager.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
-    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-    --use-service-account-credentials=true \
-    --controllers '*,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller' \
-    --leader-elect=false --profiling=false
-  start kube-scheduler "$BIN/kube-scheduler" \
-    --kubeconfig "$DIR/scheduler.kubeconfig" \
-    --authentication-kubeconfig "$DIR/scheduler.kubeconfig" \
-    --authorization-kubeconfig "$DIR/scheduler.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" \
-    --leader-elect=false --profiling=false
-
-  asm_log "starting kwok"
-  local stage_args=() f server_args=(--server-address "127.0.0.1:$KWOK_PORT")
-  for f in "$KWOK_STAGES"/*.yaml; do stage_args+=(-c "$f"); done
-  if [ -n "$NODE_ADDRESS" ]; then
-    # In its own network namespace kwok serves the nodes' kubelet endpoint on their addresses, so that
-    # kubectl port-forward reaches pods through PortForward objects (the mesh tests' process kubelet makes them).
-    kctl apply --server-side -f "$KWOK_STAGES/../crds/kwok.x-k8s.io_portforwards.yaml" >/dev/null
-    server_args=(--server-address "0.0.0.0:$KWOK_PORT" --node-port "$KWOK_PORT" --enable-crds PortForward
-      --tls-cert-file "$pki/kwok-serving.crt" --tls-private-key-file "$pki/kwok-serving.key")
+  asm_log "kwokctl: etcd on 127.0.0.1:$ETCD_PORT, kube-apiserver on https://127.0.0.1:$APISERVER_PORT, kube-controller-manager, kube-scheduler, kwok"
+  kwokctl_config >"$DIR/kwokctl.yaml"
+  local configs=(-c "$DIR/kwokctl.yaml") f c
+  # What kwok does to fake Nodes and Pods: the stage files of the same module version.
+  for f in "$KWOK_STAGES"/*.yaml; do configs+=(-c "$f"); done
+  # --kubeconfig: kwokctl would add a context to ~/.kube/config; it gets a file of its own instead.
+  if ! kwokctl "${configs[@]}" create cluster --runtime binary --kubeconfig "$DIR/kwokctl.kubeconfig" \
+      --timeout "${TIMEOUT}s" --wait "${TIMEOUT}s" >"$DIR/kwokctl-create.log" 2>&1; then
+    fail "kwokctl create cluster failed: $(tail -n 5 "$DIR/kwokctl-create.log")" kube-apiserver
   fi
-  start kwok "$BIN/kwok" --kubeconfig "$DIR/kwok.kubeconfig" \
-    "${stage_args[@]}" \
-    --manage-all-nodes=false \
-    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --cidr "$POD_CIDR" --node-ip "$NODE_IP_PREFIX.1" \
-    "${server_args[@]}" \
-    --node-lease-duration-seconds 40
+  ln -sfn "$KWOK_CLUSTER/kubeconfig.yaml" "$DIR/admin.kubeconfig"
+  # kwokctl reports a cluster created even when a component did not come up.
+  for c in "${COMPONENTS[@]}"; do
+    pid_alive "$(component_pid "$c")" || fail "$c is not running after kwokctl create cluster" "$c"
+  done
+  wait_for "kube-apiserver /readyz" kube-apiserver readyz_ok
 
   asm_log "creating $NODES fake nodes"
   local i
@@ -365,7 +303,7 @@ metadata:
     type: kwok
 EOF
   done
-  wait_for "$NODES Ready nodes" kwok nodes_ready
+  wait_for "$NODES Ready nodes" kwok-controller nodes_ready
   # Distinct loopback InternalIPs per node (kwok keeps addresses that are already set).
   for i in $(seq 1 "$NODES"); do
     kctl patch node "kwok-node-$i" --subresource=status --type=merge \
@@ -432,26 +370,16 @@ do_down() {
     asm_log "cluster is down (no $DIR)"
     return 0
   fi
-  local i c pid pids=()
-  # Reverse start order; only the pids recorded at start.
-  for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
-    c="${COMPONENTS[$i]}"
+  # kwokctl stops the pids it recorded (SIGKILL, in reverse start order) and removes its files.
+  if [ -d "$KWOK_CLUSTER" ] && [ -x "$BIN/kwokctl" ]; then
+    kwokctl delete cluster --kubeconfig "$DIR/kwokctl.kubeconfig" >"$DIR/kwokctl-delete.log" 2>&1 ||
+      asm_log "kwokctl delete cluster failed: $(tail -n 3 "$DIR/kwokctl-delete.log")"
+  fi
+  # What it could not stop: a create that failed half-way leaves its pids behind.
+  local c pid
+  for c in "${COMPONENTS[@]}"; do
     pid="$(component_pid "$c")"
-    if pid_alive "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
-    fi
-  done
-  local deadline=$(( $(asm_now) + 20 ))
-  for pid in "${pids[@]}"; do
-    while pid_alive "$pid"; do
-      if [ "$(asm_now)" -ge "$deadline" ]; then
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.2
-        break
-      fi
-      sleep 0.2
-    done
+    if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
   rm -rf "$DIR"
   asm_log "cluster down"

@@ -60,7 +60,7 @@ tool_binaries() {
     pulumi-resource-kubernetes) echo pulumi-resource-kubernetes ;;
     kubernetes) echo kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
     etcd) echo etcd ;;
-    kwok) echo kwok ;;
+    kwok) echo kwok kwokctl ;;
     prometheus-operator) echo prometheus-operator ;;
     istio) echo pilot-discovery pilot-agent istioctl ;;
     prometheus) echo prometheus ;;
@@ -273,7 +273,7 @@ build_kwok() {
   scratch_wrapper kwok "$work/wrapper"
   (cd "$work/wrapper" && "${GO_BUILD[@]}" \
     -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
-    -o "$out/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
+    -o "$out/bin/" sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
   # Stage files (what kwok does to fake Nodes and Pods), taken from the same module version.
   src="$(cd "$work/wrapper" && go mod download -json sigs.k8s.io/kwok | jq -r .Dir)/kustomize/stage"
   mkdir -p "$out/stages"
@@ -387,7 +387,7 @@ sync_tool() {
       ;;
     kwok)
       sync_replaces_from "$dir" "sigs.k8s.io/kwok@$KWOK_VERSION"
-      (cd "$dir" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+      (cd "$dir" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION")
       ;;
     prometheus-operator)
       sync_replaces_from "$dir" "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
