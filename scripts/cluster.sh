@@ -143,6 +143,12 @@ kwokctl_config() {
   local i sans="\"$SERVICE_FIRST_IP\""
   for i in $(seq 1 "$NODES"); do sans+=", \"$NODE_IP_PREFIX.$i\""; done
   [ -z "$NODE_ADDRESS" ] || sans+=", \"$NODE_ADDRESS\""
+  # With loopback pod IPs no Endpoints or EndpointSlice can exist (the API server refuses them): their
+  # controllers would only fail, and the Events they leave reach pulumi up as warnings on the Services.
+  local controllers="*,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller"
+  case "$POD_CIDR" in
+    127.*) controllers+=",-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller" ;;
+  esac
   cat <<EOF2
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -181,7 +187,7 @@ componentsPatches:
 $( [ -z "$NODE_ADDRESS" ] || printf '  - {key: bind-address, value: 0.0.0.0, override: true}\n' )
 - name: kube-controller-manager
   extraArgs:
-  - {key: controllers, value: "*,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller"}
+  - {key: controllers, value: "$controllers"}
   - {key: use-service-account-credentials, value: "true"}
   - {key: cluster-signing-cert-file, value: $KWOK_CLUSTER/pki/ca.crt}
   - {key: cluster-signing-key-file, value: $KWOK_CLUSTER/pki/ca.key}
