@@ -182,7 +182,6 @@ componentsPatches:
   - {key: endpoint-reconciler-type, value: none}
   - {key: advertise-address, value: 127.0.0.1}
   - {key: kubelet-preferred-address-types, value: InternalIP}
-  - {key: allow-privileged, value: "true"}
   - {key: profiling, value: "false"}
 $( [ -z "$NODE_ADDRESS" ] || printf '  - {key: bind-address, value: 0.0.0.0, override: true}\n' )
 - name: kube-controller-manager

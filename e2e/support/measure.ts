@@ -38,26 +38,36 @@ function label(pid: number): string {
     return cmd ? `node ${cmd[1]}` : `node ${entry ? path.basename(entry) : ""}`.trim();
 }
 
-function treeRss(root: number): { total: number; byName: Record<string, number> } {
+/** The resident memory (KiB) of each process of the tree under root, by pid. */
+function treeRss(root: number): Map<number, number> {
     const tree = children();
-    const byName: Record<string, number> = {};
-    let total = 0;
+    const rss = new Map<number, number>();
     const stack = [root];
     while (stack.length) {
         const pid = stack.pop()!;
         try {
             const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-            if (m) {
-                total += Number(m[1]);
-                const name = label(pid);
-                byName[name] = (byName[name] ?? 0) + Number(m[1]) / 1024;
-            }
+            if (m) rss.set(pid, Number(m[1]));
         } catch {
             // Gone already.
         }
         stack.push(...(tree.get(pid) ?? []));
     }
-    return { total, byName };
+    return rss;
+}
+
+/** MiB by label(), for the sample that made a new peak only: naming costs a read per process. */
+function byName(rss: Map<number, number>): Record<string, number> {
+    const named: Record<string, number> = {};
+    for (const [pid, kib] of rss) {
+        try {
+            const name = label(pid);
+            named[name] = (named[name] ?? 0) + kib / 1024;
+        } catch {
+            // Gone since the sample.
+        }
+    }
+    return named;
 }
 
 /** Runs a command, timing it and sampling the memory of its process tree every 50 ms. */
@@ -71,8 +81,9 @@ export function measure(cmd: string, args: string[], opts: { cwd?: string; env?:
         let peak = 0;
         let atPeak: Record<string, number> = {};
         const timer = setInterval(() => {
-            const now = treeRss(p.pid!);
-            if (now.total > peak) [peak, atPeak] = [now.total, now.byName];
+            const rss = treeRss(p.pid!);
+            const total = [...rss.values()].reduce((a, b) => a + b, 0);
+            if (total > peak) [peak, atPeak] = [total, byName(rss)];
         }, 50);
         p.on("close", (code) => {
             clearInterval(timer);
