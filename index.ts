@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Bookinfo } from "./components/bookinfo";
 import { MeshPrometheus } from "./components/meshPrometheus";
+import { MtlsScrapeAlerts } from "./components/mtlsScrapeAlerts";
 import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
@@ -11,7 +12,7 @@ import { kubernetesProvider } from "./lib/kubeProvider";
 import { stackOutputs } from "./lib/outputs";
 import { loadUpstream } from "./lib/upstream";
 
-// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> outputs
+// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> [alerts] -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
     const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret, process.env, pulumi.getStack()));
@@ -59,6 +60,7 @@ export = async () => {
         ...cfg.prometheus,
         imageRegistryMirror: cfg.imageRegistryMirror,
         namespace: cfg.namespaces.monitoring,
+        selfScrapeInterval: cfg.scrape.interval,
         serviceMonitorNamespace: bookinfo.namespaceName,
         operator,
         access,
@@ -75,7 +77,18 @@ export = async () => {
         awaitAcceptance: cfg.awaitServiceMonitors ? access : undefined,
     }, { providers: [kube] }));
 
-    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict });
+    const alerts = cfg.alerts && new MtlsScrapeAlerts("alerts", {
+        ...cfg.alerts,
+        namespace: prometheus.namespaceName,
+        prometheusName: cfg.prometheus.name,
+        ruleLabels: prometheus.ruleLabels,
+        appNamespaces: [bookinfo.namespaceName],
+        scrapePools: monitors.map((m) => m.scrapePool),
+        remoteWrite: cfg.prometheus.remoteWrite !== undefined,
+        adoptExisting: cfg.adoptExisting,
+    }, { providers: [kube], dependsOn: [operator] });
+
+    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict, alerts });
 };
 
 async function cloudModules() {

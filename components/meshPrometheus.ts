@@ -11,6 +11,7 @@ import {
     scrapeTlsConfig,
     sidecarAnnotations,
 } from "../lib/certContract";
+import { AGENT_METRICS, SELF_JOBS } from "../lib/alertRules";
 import { prometheusImage } from "../lib/images";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
@@ -52,6 +53,10 @@ export interface MeshPrometheusArgs {
     awaitAvailable: boolean;
     /** The cluster, which the wait asks (with renderDir nothing is awaited). */
     access: KubeAccess;
+    /** How often Prometheus evaluates its rules. */
+    evaluationInterval: string;
+    /** How often Prometheus scrapes its own metrics and its sidecar agent's. */
+    selfScrapeInterval: string;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
     serviceMonitorNamespace: pulumi.Input<string>;
     /** The operator that reconciles this Prometheus; the custom resource waits for it (its CRDs). */
@@ -75,10 +80,14 @@ export class MeshPrometheus extends pulumi.ComponentResource {
     /** The remote write endpoint's credentials, which the Prometheus CR refers to by key. */
     readonly remoteWriteSecret?: k8s.core.v1.Secret;
     readonly prometheus: k8s.apiextensions.CustomResource;
+    /** Its scrapes of its own pod: Prometheus's metrics and the sidecar agent's (SELF_JOBS). */
+    readonly selfScrapes: k8s.apiextensions.CustomResource[];
     /** With awaitAvailable: the wait for each generation of the Prometheus to run. */
     readonly ready?: PrometheusReady;
     /** Labels a ServiceMonitor must carry to be selected by this Prometheus. */
     readonly serviceMonitorLabels: Record<string, string>;
+    /** Labels a PrometheusRule in its namespace must carry to be loaded: the same. */
+    readonly ruleLabels: Record<string, string>;
     readonly scrapeClass = MTLS_SCRAPE_CLASS;
     /** The Service the operator creates for every Prometheus (the target of port-forward). */
     readonly serviceName = "prometheus-operated";
@@ -89,6 +98,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         super("asm-prometheus-mtls:monitoring:MeshPrometheus", name, {}, opts);
         this.operator = args.operator;
         this.serviceMonitorLabels = { "monitoring.asm-prometheus-mtls.io/prometheus": args.name };
+        this.ruleLabels = this.serviceMonitorLabels;
 
         ({ resource: this.namespace, name: this.namespaceName } = injectedNamespace(`${name}-ns`, args.namespace, { parent: this }));
         const adopt = adoptionAnnotations(args.adoptExisting);
@@ -116,6 +126,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
             subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
         }, { parent: this });
 
+        const ownNamespace = { "kubernetes.io/metadata.name": args.namespace };
         // The labels the operator gives every pod of this Prometheus.
         const podLabels = { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": args.name };
         const spread = args.replicas > 1 ? [
@@ -180,6 +191,12 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 serviceDiscoveryRole: "EndpointSlice",
                 serviceMonitorSelector: { matchLabels: this.serviceMonitorLabels },
                 serviceMonitorNamespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.serviceMonitorNamespace } },
+                evaluationInterval: args.evaluationInterval,
+                // Rules and its own scrapes come from its own namespace only.
+                ruleSelector: { matchLabels: this.ruleLabels },
+                ruleNamespaceSelector: { matchLabels: ownNamespace },
+                scrapeConfigSelector: { matchLabels: this.serviceMonitorLabels },
+                scrapeConfigNamespaceSelector: { matchLabels: ownNamespace },
                 scrapeClasses: [{
                     name: MTLS_SCRAPE_CLASS,
                     tlsConfig: scrapeTlsConfig(),
@@ -192,6 +209,24 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 arbitraryFSAccessThroughSMs: { deny: true },
             },
         }, { parent: this, dependsOn: [args.operator, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : [])] });
+
+        // Each replica scrapes its own pod over localhost, which the sidecar never intercepts: its health
+        // metrics, and the agent's remaining lifetime of the certificate it presents (the alerts read both).
+        const selfScrape = (suffix: string, jobName: string, spec: object) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, {
+            apiVersion: "monitoring.coreos.com/v1alpha1",
+            kind: "ScrapeConfig",
+            metadata: withAnnotations({ name: `prometheus-${args.name}-${suffix}`, namespace: this.namespaceName, labels: this.serviceMonitorLabels }, adopt),
+            spec: { jobName, scrapeInterval: args.selfScrapeInterval, ...spec },
+        }, { parent: this, dependsOn: [args.operator] });
+        this.selfScrapes = [
+            selfScrape("self", SELF_JOBS.prometheus, { staticConfigs: [{ targets: ["localhost:9090"] }] }),
+            selfScrape("agent", SELF_JOBS.agent, {
+                staticConfigs: [{ targets: [`localhost:${AGENT_METRICS.port}`] }],
+                metricsPath: AGENT_METRICS.path,
+                // The endpoint merges Envoy's statistics in; only the agent's own are kept.
+                metricRelabelings: [{ sourceLabels: ["__name__"], regex: "istio_agent_.*", action: "keep" }],
+            }),
+        ];
 
         // An up whose Prometheus never runs (no sidecar, an image pull refused, a claim never bound) fails here.
         this.ready = args.awaitAvailable && !args.access.renderDir ? new PrometheusReady(`${name}-ready`, {

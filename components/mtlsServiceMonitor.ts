@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { KubeAccess } from "../lib/kubeProvider";
+import { serviceMonitorScrapePool } from "../lib/names";
 import { MonitorAccepted } from "../lib/prometheusReady";
 import { reportsAcceptance, ScrapeTarget } from "../lib/upstream";
 import type { Bookinfo } from "./bookinfo";
@@ -27,6 +28,8 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
     readonly serviceMonitor: k8s.apiextensions.CustomResource;
     /** When its Prometheus is awaited: the wait for the operator to accept this ServiceMonitor. */
     readonly accepted?: MonitorAccepted;
+    /** The scrape pool Prometheus runs for its endpoint (the scrape_job of its target metrics). */
+    readonly scrapePool: pulumi.Output<string>;
 
     constructor(name: string, args: MtlsServiceMonitorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MtlsServiceMonitor", name, {}, opts);
@@ -55,6 +58,7 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
             timeoutSeconds: 300,
             access,
         }, { parent: this }) : undefined;
-        this.registerOutputs({ name: this.serviceMonitor.metadata.name });
+        this.scrapePool = pulumi.all([this.serviceMonitor.metadata.namespace, this.serviceMonitor.metadata.name]).apply(([ns, n]) => serviceMonitorScrapePool(ns, n));
+        this.registerOutputs({ name: this.serviceMonitor.metadata.name, scrapePool: this.scrapePool });
     }
 }

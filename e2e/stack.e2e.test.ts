@@ -1,21 +1,23 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
+import { SELF_JOBS } from "../lib/alertRules";
 import { certVolume, prometheusCertMount, scrapeTlsConfig, sidecarAnnotations } from "../lib/certContract";
 import { configKey, PROMETHEUS_RESOURCES } from "../lib/config";
 import { OPERATOR_STATUS_GATE } from "../lib/upstream";
 import { kubeconfigFile } from "../lib/kubeProvider";
 import { atVersion, VERSIONS } from "../lib/versions";
 import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
+import { promtoolTest } from "./support/promtool";
 import { warningLines } from "./support/warnings";
 import {
-    clientKeyData, embeddedKubeconfig, eventually, exists, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, projectAt, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
+    clientKeyData, embeddedKubeconfig, eventually, exists, generatedConfig, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, projectAt, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -90,7 +92,7 @@ const EARLIER_MAIN = "8ce0ce471fc5901768e703bb34c70d3154a79955";
 describe("upgrade: a stack made by earlier code moves to this code (its own stack)", () => {
     const stack = "moved";
 
-    test("nothing is planned for deletion, replacement or creation, and every object keeps its uid", async () => {
+    test("nothing is planned for deletion or replacement, only what is new is created, and every object keeps its uid", async () => {
         // Without the settings the earlier code did not know; they are added for the move.
         const config = stackConfig(w, { retainCrds: false });
         const unknownEarlier = [configKey("prometheusStorageClass"), configKey("awaitServiceMonitors")] as string[];
@@ -108,8 +110,12 @@ describe("upgrade: a stack made by earlier code moves to this code (its own stac
         const before = uids();
 
         const planned = await plannedChanges(w, stack);
-        // Discovery's grants move from a cluster-wide role to one in the app namespace; nothing else is created or deleted.
+        // Discovery's grants move from a cluster-wide role to one in the app namespace; the alert rules and
+        // Prometheus's scrapes of its own pod are new; nothing else is created or deleted.
         assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
+            "create asm-prometheus-mtls:monitoring:MtlsScrapeAlerts alerts",
+            "create kubernetes:monitoring.coreos.com/v1:PrometheusRule alerts-rules",
+            "create kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-agent", "create kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-self",
             "create kubernetes:rbac.authorization.k8s.io/v1:Role prometheus-discovery", "create kubernetes:rbac.authorization.k8s.io/v1:RoleBinding prometheus-discovery",
             "delete kubernetes:rbac.authorization.k8s.io/v1:ClusterRole prometheus-role", "delete kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding prometheus-binding",
         ]);
@@ -430,6 +436,40 @@ describe("a stack like dev", () => {
         assert.equal(condition(kubectlJson(w, ["get", "prometheus", "mesh", "-n", "monitoring"]), "Reconciled"), "True");
     });
 
+    test("a. the operator loads the alert rules and Prometheus's scrapes of its own pod; promtool's cases pass on the rule file Prometheus reads", async () => {
+        const own = await eventually<any[]>("the self scrape jobs", () => {
+            const jobs = generatedJobs(w).filter((j) => j.job_name.startsWith("scrapeConfig/monitoring/"));
+            return jobs.length === 2 ? jobs : undefined;
+        });
+        const byName = Object.fromEntries(own.map((j) => [j.job_name, j]));
+        const jobLabel = (j: any) => j.relabel_configs.find((r: any) => r.target_label === "job")?.replacement;
+        const self = byName["scrapeConfig/monitoring/prometheus-mesh-self"];
+        assert.deepEqual(self.static_configs.map((c: any) => c.targets), [["localhost:9090"]]);
+        assert.equal(jobLabel(self), SELF_JOBS.prometheus);
+        const agent = byName["scrapeConfig/monitoring/prometheus-mesh-agent"];
+        assert.deepEqual(agent.static_configs.map((c: any) => c.targets), [["localhost:15020"]]);
+        assert.equal(agent.metrics_path, "/stats/prometheus");
+        assert.equal(jobLabel(agent), SELF_JOBS.agent);
+        assert.deepEqual(agent.metric_relabel_configs.map((r: any) => [r.action, r.regex]), [["keep", "istio_agent_.*"]]);
+
+        // The PrometheusRule, as the operator hands it to Prometheus: a file of the mounted rule ConfigMap.
+        const config = await eventually<any>("rule_files in the config", () => {
+            const c = generatedConfig(w);
+            return c.rule_files?.length ? c : undefined;
+        });
+        // The operator lists a few rule ConfigMaps ahead of need; ours is the first, and the only one with a file.
+        assert.ok(config.rule_files.includes("/etc/prometheus/rules/prometheus-mesh-rulefiles-0/*.yaml"), config.rule_files.join(", "));
+        const cm = await eventually<any>("the rule ConfigMap", () => (exists(w, "configmap", "prometheus-mesh-rulefiles-0", "monitoring") ? kubectlJson(w, ["get", "configmap", "prometheus-mesh-rulefiles-0", "-n", "monitoring"]) : undefined));
+        const all = kubectlJson(w, ["get", "configmaps", "-n", "monitoring"]).items.filter((c: any) => c.metadata.name.startsWith("prometheus-mesh-rulefiles-"));
+        const files = Object.keys(cm.data);
+        assert.deepEqual(all.flatMap((c: any) => Object.keys(c.data ?? {})), files);
+        assert.equal(files.length, 1, files.join(", "));
+        assert.match(files[0], /^monitoring-prometheus-mesh-mtls-scrape-.*\.yaml$/);
+        const work = mkdtempSync(path.join(w.tmp, "rules-"));
+        const r = promtoolTest(path.join(w.bin, "promtool"), work, cm.data[files[0]], ["mtls-scrape.test.yaml"]);
+        assert.ok(r.ok, r.out);
+    });
+
     test("a. a foreign ServiceMonitor naming files in the Prometheus pod is refused (arbitraryFSAccessThroughSMs)", async () => {
         const foreign = {
             apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor",
@@ -580,7 +620,11 @@ describe("a stack like dev", () => {
             // A change: the provider's server-side dry run is refused (403), and it shows the diff from the inputs.
             await setConfig(w, stack, { ...config, scrapeInterval: "45s" });
             const planned = await plannedChanges(w, stack);
-            assert.deepEqual(planned.map((p) => `${p.op} ${p.type} ${p.name}`), ["update kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-productpage-sm"]);
+            assert.deepEqual(planned.map((p) => `${p.op} ${p.type} ${p.name}`).sort(), [
+                "update kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-productpage-sm",
+                "update kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-agent",
+                "update kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-self",
+            ]);
             assert.equal(stackWrites(w) - before, 0, "writes to the cluster by previews");
         } finally {
             await setConfig(w, stack, config);
@@ -622,7 +666,11 @@ describe("a stack like dev", () => {
             "create kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-reviews-sm",
             "create kubernetes:policy/v1:PodDisruptionBudget prometheus-pdb",
             "update kubernetes:monitoring.coreos.com/v1:Prometheus prometheus-prometheus",
+            // The new ServiceMonitor's pool joins MtlsScrapeNoTarget; Prometheus's own scrapes take the interval.
+            "update kubernetes:monitoring.coreos.com/v1:PrometheusRule alerts-rules",
             "update kubernetes:monitoring.coreos.com/v1:ServiceMonitor monitor-productpage-sm",
+            "update kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-agent",
+            "update kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-self",
         ]);
         const promUid = uid("prometheus", "mesh", "monitoring");
         await pulumiOk(w, ["up", "--yes", "--stack", stack]);

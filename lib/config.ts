@@ -47,7 +47,14 @@ interface Setting {
     accepts?: Rule;
 }
 
-const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+/** A Prometheus duration (units in this order, each at most once); not empty, which Prometheus refuses. */
+const DURATION = /^(?=\d)(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+const DURATION_UNITS: Record<string, number> = { y: 365 * 86400, w: 7 * 86400, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** Seconds of a duration DURATION accepted. */
+export function durationSeconds(d: string): number {
+    return [...d.matchAll(/(\d+)(ms|[ywdhms])/g)].reduce((sum, [, n, unit]) => sum + Number(n) * DURATION_UNITS[unit], 0);
+}
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
@@ -201,6 +208,14 @@ export const SETTINGS = {
     scrapeInterval: { type: "string", default: "30s", description: "Scrape interval (a Prometheus duration).", accepts: matches(DURATION, "a Prometheus duration such as 30s or 1m") },
     scrapePath: { type: "string", default: "/metrics", description: "HTTP path of the metrics endpoint.", accepts: matches(/^\/[^\s]*$/, "a path starting with /") },
 
+    alertRules: { type: "boolean", default: true, description: "Declare the alert rules of the mTLS scrape (a target down, a ServiceMonitor with no target, the mesh certificate not renewed) and of Prometheus's health, as a PrometheusRule its Prometheus selects (docs/alerts.md)." },
+    prometheusEvaluationInterval: { type: "string", default: "30s", description: "How often Prometheus evaluates its alert rules (the Prometheus CR's evaluationInterval; 30s is the operator's default): an alert fires at most this long after its condition has held for its for.", accepts: matches(DURATION, "a Prometheus duration such as 30s") },
+    alertTargetDownFor: { type: "string", default: "5m", description: "How long a target of an mTLS ServiceMonitor stays down before MtlsScrapeTargetDown fires: ten failed scrapes at the default interval, longer than a rollout takes to replace a pod.", accepts: matches(DURATION, "a Prometheus duration such as 5m") },
+    alertNoTargetFor: { type: "string", default: "10m", description: "How long a ServiceMonitor of the stack may discover no target before MtlsScrapeNoTarget fires: discovery lists in seconds, so this only spares a Deployment scaled to zero and back.", accepts: matches(DURATION, "a Prometheus duration such as 10m") },
+    meshCertTtl: { type: "string", default: "24h", description: "Lifetime of the workload certificates the mesh issues (pilot-agent's SECRET_TTL, 24h unless the mesh's proxy config sets it; ASM runs Istio's agent); MeshCertificateNotRenewed measures the certificate Prometheus presents against it.", accepts: matches(DURATION, "a Prometheus duration such as 24h") },
+    alertCertRemainingPercent: { type: "integer", default: 45, description: "MeshCertificateNotRenewed fires when the certificate Prometheus presents has less than this share of meshCertTtl left. The agent renews at 50% give or take 1% (SECRET_GRACE_PERIOD_RATIO, its jitter); 45 leaves its retries 4% of the lifetime (58 minutes of 24h) and still warns 10.8 hours before expiry.", accepts: rule("an integer from 1 to 48 (the agent renews at 49 to 51%)", (v: number) => v >= 1 && v <= 48) },
+    alertRunbookUrl: { type: "string", default: "docs/troubleshooting.md", description: "Where the runbook_url of each mTLS alert points, followed by its row's anchor (#no-target and so on): this repository's troubleshooting page, or the URL where your team publishes it.", accepts: matches(/^(https?:\/\/[^\s#]+|[\w./-]+)$/, "an http(s) URL or a path such as docs/troubleshooting.md, without a #fragment") },
+
     imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (README: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
     keepOnDestroy: { type: "array", default: [], description: "Parts that pulumi destroy leaves in the cluster: operator (its Deployment, RBAC, Service and own namespace) and bookinfo (its objects and namespace), e.g. an install adopted with adoptExisting that outlives the stack. The CRDs follow retainCrds.", accepts: rule("a list of operator and bookinfo, without duplicates", (v: string[]) => v.every((x) => x === "operator" || x === "bookinfo") && new Set(v).size === v.length) },
     adoptExisting: { type: "boolean", default: false, description: "Take over objects of the same names that already exist in the cluster, such as an operator bundle and Bookinfo applied by hand with the guide, without deleting them (the Kubernetes provider's upsertExistingObjects). Unset, an existing cluster with such a Deployment made outside Pulumi is refused before anything is applied (README: Adopting a hand-made install)." },
@@ -340,8 +355,12 @@ export interface StackConfig {
         zoneSpread: "DoNotSchedule" | "ScheduleAnyway";
         nodeSpread: "DoNotSchedule" | "ScheduleAnyway";
         awaitAvailable: boolean;
+        /** How often the rules are evaluated. */
+        evaluationInterval: string;
     };
     scrape: { services: string[]; interval: string; path: string };
+    /** The alert rules, unset when alertRules is off. */
+    alerts?: { targetDownFor: string; noTargetFor: string; certTtlSeconds: number; certRemainingPercent: number; runbookBase: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
     renderDir?: string;
     awaitServiceEndpoints: boolean;
@@ -618,8 +637,16 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
                 basicAuth: opt("remoteWriteUsername") === undefined ? undefined : { username: str("remoteWriteUsername"), password: str("remoteWritePassword") },
             },
             awaitAvailable: v.awaitPrometheus as boolean,
+            evaluationInterval: str("prometheusEvaluationInterval"),
         },
         scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
+        alerts: v.alertRules ? {
+            targetDownFor: str("alertTargetDownFor"),
+            noTargetFor: str("alertNoTargetFor"),
+            certTtlSeconds: durationSeconds(str("meshCertTtl")),
+            certRemainingPercent: v.alertCertRemainingPercent as number,
+            runbookBase: str("alertRunbookUrl"),
+        } : undefined,
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),
         awaitServiceEndpoints: v.awaitServiceEndpoints as boolean,

@@ -14,3 +14,16 @@ export function discoveryRbacName(monitoringNamespace: string, prometheusName: s
 export function remoteWriteSecretName(prometheusName: string): string {
     return `prometheus-${prometheusName}-remote-write`;
 }
+
+/** The PrometheusRule of the mTLS scrape's alerts, beside Prometheus. */
+export function alertRulesName(prometheusName: string): string {
+    return `prometheus-${prometheusName}-mtls-scrape`;
+}
+
+/**
+ * The scrape pool (job_name) the operator generates for a ServiceMonitor's endpoint, which
+ * prometheus_target_scrape_pool_targets labels scrape_job (prometheus-operator pkg/prometheus/promcfg.go).
+ */
+export function serviceMonitorScrapePool(namespace: string, name: string, endpoint = 0): string {
+    return `serviceMonitor/${namespace}/${name}/${endpoint}`;
+}

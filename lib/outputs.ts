@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AckCluster } from "../components/ackCluster";
 import type { AsmMesh } from "../components/asmMesh";
 import type { MeshPrometheus } from "../components/meshPrometheus";
+import type { MtlsScrapeAlerts } from "../components/mtlsScrapeAlerts";
 import type { MtlsServiceMonitor } from "../components/mtlsServiceMonitor";
 import type { StrictMtls } from "../components/strictMtls";
 import type { StackConfig } from "./config";
@@ -20,6 +21,7 @@ export function stackOutputs(p: {
     prometheus: MeshPrometheus;
     monitors: MtlsServiceMonitor[];
     strict?: StrictMtls;
+    alerts?: MtlsScrapeAlerts;
 }) {
     const ns = p.prometheus.namespaceName;
     // A created cluster is reached with its own kubeconfig, which the stack holds as a secret output.
@@ -37,6 +39,7 @@ export function stackOutputs(p: {
         serviceMonitors: p.monitors.map((m) => m.serviceMonitor.metadata.name),
         operatorVersion: p.cfg.operator.version,
         strictMtls: p.strict !== undefined,
+        ...(p.alerts ? { alertRules: p.alerts.rule.metadata.name, alerts: p.alerts.alertNames } : {}),
         ...(p.cluster ? { clusterId: p.cluster.clusterId, kubeconfig: p.cluster.kubeconfig } : {}),
         ...(p.cluster?.apiServerAclCommand ? { apiServerAclCommand: p.cluster.apiServerAclCommand } : {}),
         ...(p.mesh ? { meshId: p.mesh.meshId } : {}),

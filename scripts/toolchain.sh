@@ -63,7 +63,7 @@ tool_binaries() {
     kwok) echo kwok kwokctl ;;
     prometheus-operator) echo prometheus-operator ;;
     istio) echo pilot-discovery pilot-agent istioctl ;;
-    prometheus) echo prometheus ;;
+    prometheus) echo prometheus promtool ;;
   esac
 }
 
@@ -315,7 +315,7 @@ build_prometheus() {
   # No web UI assets in the module: the API (all the tests use) works, the UI pages do not.
   (cd "$work/wrapper" && "${GO_BUILD[@]}" \
     -ldflags "-s -w -X $pkg.Version=$v -X $pkg.Revision=$PROMETHEUS_MODULE_VERSION -X $pkg.Branch=release" \
-    -o "$out/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+    -o "$out/bin/" github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
 }
 
 # ---------------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ sync_tool() {
       local pm="github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
       sync_replaces_from "$dir" "$pm"
       sync_excludes_from "$dir" "$pm"
-      (cd "$dir" && go get -tool "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION")
+      (cd "$dir" && go get -tool "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION")
       ;;
   esac
   (cd "$dir" && go mod tidy)

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as YAML from "yaml";
-import { ConfigError, configKey, ENGINE_CONFIG, parseConfig, PROJECT, SETTINGS } from "../lib/config";
+import { ConfigError, configKey, durationSeconds, ENGINE_CONFIG, parseConfig, PROJECT, SETTINGS } from "../lib/config";
 import { VERSIONS } from "../lib/versions";
 import { failingProgram, testConfig } from "./support/harness";
 
@@ -51,6 +51,10 @@ const BAD: [string, Record<string, string>, string][] = [
     ["prometheus 2", { ...REGION, [configKey("prometheusVersion")]: "v2.26.0" }, `${configKey("prometheusVersion")}: "v2.26.0" is not accepted; accepted: a Prometheus version >= v3.0.0 such as ${VERSIONS.prometheus.version}`],
     ["interval not a duration", { ...REGION, [configKey("scrapeInterval")]: "30 seconds" }, `${configKey("scrapeInterval")}: "30 seconds" is not accepted; accepted: a Prometheus duration such as 30s or 1m`],
     ["interval with a unit Prometheus lacks", { ...REGION, [configKey("scrapeInterval")]: "1.5m" }, `${configKey("scrapeInterval")}: "1.5m" is not accepted`],
+    ["empty interval, which Prometheus refuses", { ...REGION, [configKey("scrapeInterval")]: "" }, `${configKey("scrapeInterval")}: "" is not accepted; accepted: a Prometheus duration`],
+    ["certificate threshold where the agent renews", { ...REGION, [configKey("alertCertRemainingPercent")]: "49" }, `${configKey("alertCertRemainingPercent")}: "49" is not accepted; accepted: an integer from 1 to 48 (the agent renews at 49 to 51%)`],
+    ["runbook URL with its own anchor", { ...REGION, [configKey("alertRunbookUrl")]: "https://wiki.example/mtls#top" }, `${configKey("alertRunbookUrl")}: "https://wiki.example/mtls#top" is not accepted; accepted: an http(s) URL or a path`],
+    ["certificate lifetime not a duration", { ...REGION, [configKey("meshCertTtl")]: "1 day" }, `${configKey("meshCertTtl")}: "1 day" is not accepted; accepted: a Prometheus duration such as 24h`],
     ["retention not a duration", { ...REGION, [configKey("prometheusRetention")]: "forever" }, `${configKey("prometheusRetention")}: "forever" is not accepted; accepted: a Prometheus duration such as 15d or 12h`],
     ["storage size in bytes", { ...REGION, [configKey("prometheusStorageSize")]: "20000000000" }, `${configKey("prometheusStorageSize")}: "20000000000" is not accepted; accepted: a size in Mi, Gi or Ti such as 20Gi`],
     ["retention size in Kubernetes units", { ...REGION, [configKey("prometheusRetentionSize")]: "17Gi" }, `${configKey("prometheusRetentionSize")}: "17Gi" is not accepted; accepted: a Prometheus size such as 17GB or 512MB`],
@@ -190,4 +194,14 @@ describe("config validation", () => {
             assert.deepEqual(resources.map((r) => r.name), [], what);
         }
     });
+});
+
+test("durations in seconds, as Prometheus reads them", () => {
+    assert.equal(durationSeconds("24h"), 86400);
+    assert.equal(durationSeconds("1h30m"), 5400);
+    assert.equal(durationSeconds("1d12h"), 129600);
+    assert.equal(durationSeconds("90s"), 90);
+    assert.equal(durationSeconds("1500ms"), 1.5);
+    assert.equal(parseConfig({ ...REGION, [configKey("meshCertTtl")]: "2h" }).alerts?.certTtlSeconds, 7200);
+    assert.equal(parseConfig({ ...REGION, [configKey("alertRules")]: "false" }).alerts, undefined);
 });

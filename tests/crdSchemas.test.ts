@@ -41,7 +41,9 @@ function schemaFor(crds: KubeObject[], apiVersion: string, kind: string): Schema
 }
 
 function validator(crds: KubeObject[]) {
-    const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+    // The CRDs' patterns are Go (RE2) expressions; a leading (?i), which the ScrapeConfig CRD uses, is JavaScript's i flag.
+    const regExp = Object.assign((pattern: string, flags: string) => (pattern.includes("(?i)") ? new RegExp(pattern.replace("(?i)", ""), `${flags}i`) : new RegExp(pattern, flags)), { code: "new RegExp" });
+    const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true, code: { regExp } });
     return (r: { apiVersion: string; kind: string; [k: string]: unknown }) => {
         const validate = ajv.compile(schemaFor(crds, r.apiVersion, r.kind));
         const { metadata, ...body } = r;
@@ -64,7 +66,7 @@ describe("custom resources against their CRDs", () => {
         test(`Prometheus and ServiceMonitors validate against the bundle of ${operatorVersion}`, async () => {
             const check = validator(await upstreamObjects("operator", operatorVersion));
             const monitoring = (await customResources()).filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/"));
-            assert.deepEqual(monitoring.map((r) => r.inputs.kind).sort(), ["Prometheus", "ServiceMonitor", "ServiceMonitor", "ServiceMonitor"]);
+            assert.deepEqual(monitoring.map((r) => r.inputs.kind).sort(), ["Prometheus", "PrometheusRule", "ScrapeConfig", "ScrapeConfig", "ServiceMonitor", "ServiceMonitor", "ServiceMonitor"]);
             for (const r of monitoring) assert.deepEqual(check(r.inputs as never), [], `${r.inputs.kind} ${r.name}`);
         });
     }

@@ -37,6 +37,11 @@ describe("whole program: existing cluster", () => {
             serviceMonitors: ["productpage"],
             operatorVersion: VERSIONS.prometheusOperator.version,
             strictMtls: false,
+            alertRules: "prometheus-mesh-mtls-scrape",
+            alerts: {
+                "mtls-scrape": ["MtlsScrapeTargetDown", "MtlsScrapeNoTarget", "MeshCertificateNotRenewed", "MeshCertificateExpiryUnknown"],
+                "mesh-prometheus": ["PrometheusBadConfig", "PrometheusKubernetesListWatchFailures", "PrometheusRuleFailures", "PrometheusTargetSyncFailure", "Watchdog"],
+            },
         });
         assert.equal(invokes.length, 0);
     });

@@ -64,10 +64,12 @@ describe("verify: classify a target's last error", () => {
         assert.match(explain("rbac", CTX).next, /system:serviceaccount:monitoring:prometheus-mesh/);
     });
 
-    test("README's troubleshooting table has a row for each cause, and no other", () => {
-        const readme = readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-        const table = readme.slice(readme.indexOf("## Troubleshooting"));
-        const named = [...table.matchAll(/^\| ((?:`[a-z-]+`(?:, )?)+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([a-z-]+)`/g)].map((x) => x[1]));
+    test("docs/troubleshooting.md has a row for each cause, and no other, each with its anchor", () => {
+        const page = readFileSync(path.join(__dirname, "..", "..", "docs", "troubleshooting.md"), "utf8");
+        const rows = [...page.matchAll(/^\| ((?:<a id="[a-z-]+"><\/a>)*)((?:`[a-z-]+`(?:, )?)+) \|/gm)];
+        const named = rows.flatMap((m) => [...m[2].matchAll(/`([a-z-]+)`/g)].map((x) => x[1]));
         assert.deepEqual([...named].sort(), [...CAUSES].sort());
+        const anchors = rows.flatMap((m) => [...m[1].matchAll(/id="([a-z-]+)"/g)].map((x) => x[1]));
+        assert.deepEqual(anchors.sort(), [...CAUSES].sort());
     });
 });

@@ -46,7 +46,7 @@ function localPulumiEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /** Builds what is missing of the pinned toolchain; returns its bin folder. */
-function toolchainBin(): string {
+export function toolchainBin(): string {
     const out = sh(path.join(ROOT, "scripts", "toolchain.sh"), []).trim().split("\n");
     return out[out.length - 1];
 }
@@ -325,11 +325,15 @@ export function startOperator(w: World): ChildProcess {
     return track(p);
 }
 
-/** The scrape jobs of the configuration the operator generated for Prometheus "mesh" (its Secret, gzipped). */
-export function generatedJobs(w: World): any[] {
+/** The configuration the operator generated for Prometheus "mesh" (its Secret, gzipped). */
+export function generatedConfig(w: World): any {
     const secret = kubectlJson(w, ["get", "secret", "prometheus-mesh", "-n", "monitoring"]);
-    const config = YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
-    return config.scrape_configs ?? [];
+    return YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
+}
+
+/** Its scrape jobs. */
+export function generatedJobs(w: World): any[] {
+    return generatedConfig(w).scrape_configs ?? [];
 }
 
 /** Polls fn (sync or async) until it returns a value that is not undefined, or fails after timeoutMs. */

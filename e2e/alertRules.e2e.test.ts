@@ -1,0 +1,80 @@
+// The stack's alert rules under promtool, built by the toolchain from the same Prometheus module as the
+// binary the mesh tests run: `check rules` with every lint fatal, and `test rules` on the hand-written
+// cases of e2e/rules/ (series that must fire each alert, series that must not, the boundary of each `for`).
+// The stack e2e runs the same cases on the rule file the real operator generates from the PrometheusRule.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as YAML from "yaml";
+import { mtlsAlertGroups, MtlsAlertOptions } from "../lib/alertRules";
+import { parseConfig } from "../lib/config";
+import { promtoolTest, RULE_TESTS } from "./support/promtool";
+import { toolchainBin } from "./support/world";
+
+/** The options the default stack passes (config defaults), for Prometheus monitoring/mesh scraping bookinfo/productpage. */
+function stackOptions(config: Record<string, string> = {}, remoteWrite = true): MtlsAlertOptions {
+    const cfg = parseConfig({ "alicloud:region": "cn-hangzhou", ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`asm-prometheus-mtls:${k}`, v])) });
+    return { ...cfg.alerts!, appNamespaces: ["bookinfo"], scrapePools: ["serviceMonitor/bookinfo/productpage/0"], prometheus: "monitoring/mesh", remoteWrite };
+}
+
+let promtool = "";
+let dir = "";
+
+describe("alert rules under promtool", () => {
+    before(() => {
+        promtool = path.join(toolchainBin(), "promtool");
+        dir = mkdtempSync(path.join(os.tmpdir(), "alert-rules-"));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    test("promtool is the toolchain's, of the Prometheus the mesh tests run", () => {
+        const version = spawnSync(promtool, ["--version"], { encoding: "utf8" }).stdout;
+        const prometheus = spawnSync(path.join(path.dirname(promtool), "prometheus"), ["--version"], { encoding: "utf8" }).stdout;
+        assert.equal(/version (\S+)/.exec(version)![1], /version (\S+)/.exec(prometheus)![1]);
+    });
+
+    for (const remoteWrite of [false, true]) {
+        test(`check rules, every lint fatal, finds nothing (remote write ${remoteWrite ? "on" : "off"})`, () => {
+            const file = path.join(dir, `check-${remoteWrite}.yaml`);
+            writeFileSync(file, YAML.stringify({ groups: mtlsAlertGroups(stackOptions({}, remoteWrite)) }));
+            const r = spawnSync(promtool, ["check", "rules", "--lint=all", "--lint-fatal", file], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.match(r.stdout, new RegExp(`SUCCESS: ${mtlsAlertGroups(stackOptions({}, remoteWrite)).flatMap((g) => g.rules).length} rules found`));
+        });
+    }
+
+    test("test rules: each alert fires on its series and not on the others, at the boundary of its for", () => {
+        const r = promtoolTest(promtool, dir, { groups: mtlsAlertGroups(stackOptions()) }, ["mtls-scrape.test.yaml", "remote-write.test.yaml"]);
+        assert.ok(r.ok, r.out);
+        assert.equal(r.out.match(/SUCCESS/g)?.length, 2, r.out);
+    });
+
+    test("every alert has a case where it fires and one where it does not", () => {
+        const cases = readdirSync(RULE_TESTS).flatMap((f) => YAML.parse(readFileSync(path.join(RULE_TESTS, f), "utf8")).tests)
+            .flatMap((t: any) => t.alert_rule_test as { alertname: string; exp_alerts: unknown[] }[]);
+        for (const alert of mtlsAlertGroups(stackOptions()).flatMap((g) => g.rules).map((r) => r.alert)) {
+            const mine = cases.filter((c) => c.alertname === alert);
+            assert.ok(mine.some((c) => c.exp_alerts.length > 0), `${alert}: no case where it fires`);
+            if (alert !== "Watchdog") assert.ok(mine.some((c) => c.exp_alerts.length === 0), `${alert}: no case where it stays silent`);
+        }
+    });
+
+    // The cases hold the thresholds: a rule changed behind their back fails them, naming the alert.
+    for (const [setting, value, alert] of [
+        ["alertTargetDownFor", "6m", "MtlsScrapeTargetDown"],
+        ["alertNoTargetFor", "11m", "MtlsScrapeNoTarget"],
+        ["alertCertRemainingPercent", "44", "MeshCertificateNotRenewed"],
+        ["meshCertTtl", "12h", "MeshCertificateNotRenewed"],
+    ] as const) {
+        test(`a rule with ${setting} ${value} fails the cases of ${alert}`, () => {
+            const r = promtoolTest(promtool, dir, { groups: mtlsAlertGroups(stackOptions({ [setting]: value })) }, ["mtls-scrape.test.yaml"]);
+            assert.equal(r.ok, false, r.out);
+            const failed = [...r.out.matchAll(/alertname: (\w+), time:/g)].map((m) => m[1]);
+            assert.deepEqual([...new Set(failed)], [alert], r.out);
+        });
+    }
+});
