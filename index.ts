@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Bookinfo } from "./components/bookinfo";
 import { MeshPrometheus } from "./components/meshPrometheus";
 import { MtlsScrapeAlerts } from "./components/mtlsScrapeAlerts";
+import { MtlsScrapeDashboard } from "./components/mtlsScrapeDashboard";
 import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
@@ -12,7 +13,7 @@ import { kubernetesProvider } from "./lib/kubeProvider";
 import { stackOutputs } from "./lib/outputs";
 import { loadUpstream } from "./lib/upstream";
 
-// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> [alerts] -> outputs
+// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> [alerts, dashboard] -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
     const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret, process.env, pulumi.getStack()));
@@ -88,7 +89,14 @@ export = async () => {
         adoptExisting: cfg.adoptExisting,
     }, { providers: [kube], dependsOn: [operator] });
 
-    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict, alerts });
+    const dashboard = cfg.dashboard && new MtlsScrapeDashboard("dashboard", {
+        namespace: cfg.dashboard.namespace ?? prometheus.namespaceName,
+        appNamespaces: [bookinfo.namespaceName],
+        certFloor: cfg.alerts && { ttlSeconds: cfg.alerts.certTtlSeconds, remainingPercent: cfg.alerts.certRemainingPercent },
+        adoptExisting: cfg.adoptExisting,
+    }, { providers: [kube] });
+
+    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict, alerts, dashboard });
 };
 
 async function cloudModules() {

@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
 import { mtlsAlertGroups, MtlsAlertOptions } from "../lib/alertRules";
 import { parseConfig } from "../lib/config";
+import { DASHBOARD_VARIABLES, mtlsScrapeDashboard } from "../lib/dashboard";
 import { promtoolTest, RULE_TESTS } from "./support/promtool";
 import { toolchainBin } from "./support/world";
 
@@ -46,6 +47,16 @@ describe("alert rules under promtool", () => {
             assert.match(r.stdout, new RegExp(`SUCCESS: ${mtlsAlertGroups(stackOptions({}, remoteWrite)).flatMap((g) => g.rules).length} rules found`));
         });
     }
+
+    test("the dashboard's queries parse: promtool checks them as recording rules, with each variable's All value", () => {
+        const d = mtlsScrapeDashboard({ appNamespaces: ["bookinfo"] }) as any;
+        const exprs: string[] = d.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr.replace(/\$(\w+)/g, (_: string, v: string) => DASHBOARD_VARIABLES[v as keyof typeof DASHBOARD_VARIABLES] ?? `${v}`)));
+        const file = path.join(dir, "dashboard.yaml");
+        writeFileSync(file, YAML.stringify({ groups: [{ name: "dashboard", rules: exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr })) }] }));
+        const r = spawnSync(promtool, ["check", "rules", file], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`SUCCESS: ${exprs.length} rules found`));
+    });
 
     test("test rules: each alert fires on its series and not on the others, at the boundary of its for", () => {
         const r = promtoolTest(promtool, dir, { groups: mtlsAlertGroups(stackOptions()) }, ["mtls-scrape.test.yaml", "remote-write.test.yaml"]);

@@ -10,9 +10,11 @@ import { discoveryRbacName } from "../lib/names";
 import { CHECK_QUERY } from "../lib/outputs";
 import { makeCa, makeLeaf } from "../tests/support/pki";
 import { configKey } from "../lib/config";
+import { AGENT_METRICS, SELF_JOBS } from "../lib/alertRules";
+import { DASHBOARD_UID, DASHBOARD_VARIABLES, GRAFANA_DASHBOARD_LABEL } from "../lib/dashboard";
 import { Cause, checkRemoteWrite, checkTargets, render, Report } from "../lib/verify";
 import { TRUST_DOMAIN } from "./support/istio";
-import { MESH_STACK, MeshWorld, podOf as meshPodOf, runVerify as meshRunVerify, startMeshWorld, upMeshStack } from "./support/meshWorld";
+import { MESH_STACK, MeshWorld, podOf as meshPodOf, restartIstio, runVerify as meshRunVerify, startMeshWorld, stopIstio, upMeshStack } from "./support/meshWorld";
 import { PodRunner, RunningPod } from "./support/podRunner";
 import { eventually, generatedJobs, kubectl, kubectlJson, pulumi, pulumiOk, tearDown, track, World } from "./support/world";
 
@@ -239,6 +241,86 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.equal(can("get", "secrets", ["-n", "bookinfo"]), "no");
         // And the scrape that the earlier cases saw UP was discovered with exactly these grants.
         assert.deepEqual(kubectlJson(w, ["get", "clusterrolebindings"]).items.filter((b: any) => (b.subjects ?? []).some((s: any) => s.namespace === "monitoring")), []);
+    });
+
+    test("j. alerts: the stack's rules run in the real Prometheus on what its own pod reports; a healthy mesh fires only the Watchdog", async () => {
+        // Both scrapes of its own pod are up: its metrics, and its sidecar agent's on the status port.
+        await eventually("Prometheus's scrapes of its own pod up", async () => {
+            const own = (await promApi("/api/v1/targets?state=active")).activeTargets.filter((t: any) => Object.values(SELF_JOBS).includes(t.labels.job));
+            return own.length === 2 && own.every((t: any) => t.health === "up") ? true : undefined;
+        }, 3 * INTERVAL_S * 1000);
+        // The agent reports the seconds left on the certificate Prometheus presents: less than its lifetime.
+        const left = await eventually<number>("the agent's certificate expiry", async () => {
+            const r = (await promApi(`/api/v1/query?query=${encodeURIComponent(`${AGENT_METRICS.certExpiry}{job="${SELF_JOBS.agent}",resource_name="${AGENT_METRICS.workloadResource}"}`)}`)).result;
+            return r.length === 1 ? Number(r[0].value[1]) : undefined;
+        }, 3 * INTERVAL_S * 1000);
+        assert.ok(left > 0 && left <= CERT_TTL_S, `${left} s left`);
+        // Every rule of the PrometheusRule, as the operator mounted it, evaluated without error.
+        const groups = await eventually<any[]>("the rules evaluated", async () => {
+            const g = (await promApi("/api/v1/rules?type=alert")).groups;
+            return g.length === 2 && g.every((x: any) => x.rules.every((r: any) => r.lastEvaluation && !r.lastEvaluation.startsWith("0001"))) ? g : undefined;
+        }, 3 * INTERVAL_S * 1000);
+        assert.deepEqual(groups.map((g) => g.name).sort(), ["mesh-prometheus", "mtls-scrape"]);
+        for (const r of groups.flatMap((g) => g.rules)) assert.equal(r.health, "ok", `${r.name}: ${r.lastError}`);
+        // Over a certificate lifetime (a renewal included), nothing fires but the Watchdog.
+        const firing = new Set<string>();
+        const until = Date.now() + CERT_TTL_S * 1000;
+        while (Date.now() < until) {
+            for (const a of (await promApi("/api/v1/alerts")).alerts) if (a.state !== "inactive") firing.add(`${a.labels.alertname} (${a.state})`);
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+        assert.deepEqual([...firing], ["Watchdog (firing)"]);
+    });
+
+    test("l. the dashboard, from its ConfigMap as Grafana's sidecar finds it: every query of every panel returns data from the real Prometheus", async () => {
+        const maps = kubectlJson(w, ["get", "configmaps", "--all-namespaces", "-l", Object.entries(GRAFANA_DASHBOARD_LABEL).map(([k, v]) => `${k}=${v}`).join(",")]).items;
+        assert.deepEqual(maps.map((c: any) => `${c.metadata.namespace}/${Object.keys(c.data).join(",")}`), [`monitoring/${DASHBOARD_UID}.json`]);
+        const dashboard = JSON.parse(Object.values<string>(maps[0].data)[0]);
+        const queries = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => ({ panel: p.title, expr: t.expr as string })));
+        assert.ok(queries.length >= 10, `${queries.length} queries`);
+        const empty: string[] = [];
+        for (const q of queries) {
+            // As Grafana sends it with "All" selected; a variable it does not define would reach Prometheus as a syntax error.
+            const expr = q.expr.replace(/\$(\w+)/g, (_: string, v: string) => DASHBOARD_VARIABLES[v as keyof typeof DASHBOARD_VARIABLES] ?? `${v}`);
+            const result = (await promApi(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
+            if (result.length === 0) empty.push(`${q.panel}: ${q.expr}`);
+        }
+        assert.deepEqual(empty, []);
+    });
+
+    test("k. istiod stopped: MeshCertificateNotRenewed fires before the certificate Prometheus presents expires, after which the mesh refuses it; istiod back, renewed and resolved", async () => {
+        const alertState = async () => (await promApi("/api/v1/alerts")).alerts.find((a: any) => a.labels.alertname === "MeshCertificateNotRenewed")?.state as string | undefined;
+        const promCert = path.join(prom.dirs.volumes[CERT_CONTRACT.volumeName], CERT_CONTRACT.files.certChain);
+        const certDir = path.dirname(promCert);
+        stopIstio(m);
+        const stopped = Date.now();
+        const fired = await eventually("MeshCertificateNotRenewed firing", async () => ((await alertState()) === "firing" ? Date.now() : undefined), 2 * CERT_TTL_S * 1000);
+        // The last certificate the agent got before istiod stopped, which it can no longer renew.
+        const expires = Date.parse(new X509Certificate(readFileSync(promCert)).validTo);
+        process.stdout.write(`istiod stopped: MeshCertificateNotRenewed firing after ${(fired - stopped) / 1000} s, ${(expires - fired) / 1000} s before the certificate expires\n`);
+        assert.ok(fired < expires, `the alert fired at ${new Date(fired).toISOString()}, the certificate expires at ${new Date(expires).toISOString()}`);
+
+        // Once expired, a new connection with those files is refused by productpage's STRICT sidecar: the scrape
+        // fails as soon as Prometheus connects again. (Its open keep-alive connection, checked only at the
+        // handshake, carries on meanwhile: the target alone would not show it.)
+        await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1500));
+        const refusals = () => (readFileSync(pp.log("envoy-stand-in"), "utf8").match(/refused: client certificate not from the mesh CA \(CERT_HAS_EXPIRED\)/g) ?? []).length;
+        const before = refusals();
+        await new Promise<void>((resolve) => {
+            const sock = tlsConnect({ host: pp.ip, port: 9080, rejectUnauthorized: false, key: readFileSync(path.join(certDir, CERT_CONTRACT.files.key)), cert: readFileSync(promCert) });
+            sock.on("close", () => resolve());
+            sock.on("error", () => undefined);
+        });
+        await eventually("the expired certificate refused", () => (refusals() > before ? true : undefined), 10_000);
+        const up = (await promApi("/api/v1/targets?state=active")).activeTargets.find((t: any) => t.scrapePool === JOB)?.health;
+        process.stdout.write(`the expired certificate refused on a new connection; Prometheus's open connection kept the target ${up}\n`);
+
+        await restartIstio(m);
+        const back = Date.now();
+        await eventually("Prometheus's certificate renewed", () => (Date.parse(new X509Certificate(readFileSync(promCert)).validTo) > Date.now() + CERT_TTL_S * 500 ? true : undefined), 2 * CERT_TTL_S * 1000);
+        await eventually("MeshCertificateNotRenewed resolved", async () => ((await alertState()) === undefined ? true : undefined), 4 * INTERVAL_S * 1000);
+        await eventually("productpage up", async () => ((await promApi("/api/v1/targets?state=active")).activeTargets.find((t: any) => t.scrapePool === JOB)?.health === "up" ? true : undefined), 3 * INTERVAL_S * 1000);
+        process.stdout.write(`istiod back: renewed, the alert resolved and productpage up after ${(Date.now() - back) / 1000} s\n`);
     });
 
     test("d. durable: the claim is bound to a local volume, and what Prometheus scraped before its pod was deleted is still there after", async () => {

@@ -110,10 +110,12 @@ describe("upgrade: a stack made by earlier code moves to this code (its own stac
         const before = uids();
 
         const planned = await plannedChanges(w, stack);
-        // Discovery's grants move from a cluster-wide role to one in the app namespace; the alert rules and
-        // Prometheus's scrapes of its own pod are new; nothing else is created or deleted.
+        // Discovery's grants move from a cluster-wide role to one in the app namespace; the alert rules, the
+        // dashboard and Prometheus's scrapes of its own pod are new; nothing else is created or deleted.
         assert.deepEqual(planned.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.type} ${s.name}`).sort(), [
             "create asm-prometheus-mtls:monitoring:MtlsScrapeAlerts alerts",
+            "create asm-prometheus-mtls:monitoring:MtlsScrapeDashboard dashboard",
+            "create kubernetes:core/v1:ConfigMap dashboard-dashboard",
             "create kubernetes:monitoring.coreos.com/v1:PrometheusRule alerts-rules",
             "create kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-agent", "create kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig prometheus-self",
             "create kubernetes:rbac.authorization.k8s.io/v1:Role prometheus-discovery", "create kubernetes:rbac.authorization.k8s.io/v1:RoleBinding prometheus-discovery",
@@ -351,6 +353,12 @@ describe("a stack like dev", () => {
         assert.equal(outputs.prometheusUrl, "http://localhost:9090");
         assert.equal(outputs.checkQuery, "python_gc_objects_collected_total");
         assert.deepEqual(outputs.serviceMonitors, ["productpage"]);
+        // The printed command writes the dashboard's JSON, for an import by hand.
+        const out = mkdtempSync(path.join(w.tmp, "dashboard-"));
+        execFileSync("bash", ["-c", outputs.dashboardCommand], { cwd: out, env: w.env });
+        const file = readdirSync(out);
+        assert.equal(file.length, 1);
+        assert.equal(JSON.parse(readFileSync(path.join(out, file[0]), "utf8")).uid, file[0].replace(/\.json$/, ""));
     });
 
     test("a. state: the kubeconfig is encrypted and no CRD schema is stored", () => {

@@ -215,6 +215,8 @@ export const SETTINGS = {
     meshCertTtl: { type: "string", default: "24h", description: "Lifetime of the workload certificates the mesh issues (pilot-agent's SECRET_TTL, 24h unless the mesh's proxy config sets it; ASM runs Istio's agent); MeshCertificateNotRenewed measures the certificate Prometheus presents against it.", accepts: matches(DURATION, "a Prometheus duration such as 24h") },
     alertCertRemainingPercent: { type: "integer", default: 45, description: "MeshCertificateNotRenewed fires when the certificate Prometheus presents has less than this share of meshCertTtl left. The agent renews at 50% give or take 1% (SECRET_GRACE_PERIOD_RATIO, its jitter); 45 leaves its retries 4% of the lifetime (58 minutes of 24h) and still warns 10.8 hours before expiry.", accepts: rule("an integer from 1 to 48 (the agent renews at 49 to 51%)", (v: number) => v >= 1 && v <= 48) },
     alertRunbookUrl: { type: "string", default: "docs/troubleshooting.md", description: "Where the runbook_url of each mTLS alert points, followed by its row's anchor (#no-target and so on): this repository's troubleshooting page, or the URL where your team publishes it.", accepts: matches(/^(https?:\/\/[^\s#]+|[\w./-]+)$/, "an http(s) URL or a path such as docs/troubleshooting.md, without a #fragment") },
+    grafanaDashboard: { type: "boolean", default: true, description: "Ship a Grafana dashboard of the mTLS scrape (targets up and down, scrape duration and samples, targets per ServiceMonitor, the mesh certificate's time left, firing alerts) as a ConfigMap labelled grafana_dashboard=1, which the Grafana sidecar of kube-prometheus-stack loads; its JSON imports into any Grafana, ARMS Managed Service for Grafana included (docs/alerts.md)." },
+    grafanaDashboardNamespace: { type: "string", description: "Namespace of the dashboard's ConfigMap: one the Grafana sidecar watches (kube-prometheus-stack's watches only Grafana's own unless sidecar.dashboards.searchNamespace is ALL). It must exist. Unset: monitoringNamespace.", accepts: matches(DNS_LABEL, DNS_LABEL_TEXT) },
 
     imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (README: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
     keepOnDestroy: { type: "array", default: [], description: "Parts that pulumi destroy leaves in the cluster: operator (its Deployment, RBAC, Service and own namespace) and bookinfo (its objects and namespace), e.g. an install adopted with adoptExisting that outlives the stack. The CRDs follow retainCrds.", accepts: rule("a list of operator and bookinfo, without duplicates", (v: string[]) => v.every((x) => x === "operator" || x === "bookinfo") && new Set(v).size === v.length) },
@@ -359,6 +361,8 @@ export interface StackConfig {
         evaluationInterval: string;
     };
     scrape: { services: string[]; interval: string; path: string };
+    /** The Grafana dashboard, unset when grafanaDashboard is off; namespace unset: the monitoring namespace. */
+    dashboard?: { namespace?: string };
     /** The alert rules, unset when alertRules is off. */
     alerts?: { targetDownFor: string; noTargetFor: string; certTtlSeconds: number; certRemainingPercent: number; runbookBase: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
@@ -640,6 +644,7 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             evaluationInterval: str("prometheusEvaluationInterval"),
         },
         scrape: { services: v.scrapeServices as string[], interval: str("scrapeInterval"), path: str("scrapePath") },
+        dashboard: v.grafanaDashboard ? { namespace: opt("grafanaDashboardNamespace") } : undefined,
         alerts: v.alertRules ? {
             targetDownFor: str("alertTargetDownFor"),
             noTargetFor: str("alertNoTargetFor"),

@@ -3,6 +3,7 @@ import type { AckCluster } from "../components/ackCluster";
 import type { AsmMesh } from "../components/asmMesh";
 import type { MeshPrometheus } from "../components/meshPrometheus";
 import type { MtlsScrapeAlerts } from "../components/mtlsScrapeAlerts";
+import type { MtlsScrapeDashboard } from "../components/mtlsScrapeDashboard";
 import type { MtlsServiceMonitor } from "../components/mtlsServiceMonitor";
 import type { StrictMtls } from "../components/strictMtls";
 import type { StackConfig } from "./config";
@@ -22,6 +23,7 @@ export function stackOutputs(p: {
     monitors: MtlsServiceMonitor[];
     strict?: StrictMtls;
     alerts?: MtlsScrapeAlerts;
+    dashboard?: MtlsScrapeDashboard;
 }) {
     const ns = p.prometheus.namespaceName;
     // A created cluster is reached with its own kubeconfig, which the stack holds as a secret output.
@@ -40,6 +42,8 @@ export function stackOutputs(p: {
         operatorVersion: p.cfg.operator.version,
         strictMtls: p.strict !== undefined,
         ...(p.alerts ? { alertRules: p.alerts.rule.metadata.name, alerts: p.alerts.alertNames } : {}),
+        // The dashboard's JSON for an import by hand (ARMS Managed Service for Grafana): one command.
+        ...(p.dashboard ? { dashboardCommand: pulumi.interpolate`${kubectl} -n ${p.dashboard.configMap.metadata.namespace} get configmap ${p.dashboard.configMap.metadata.name} -o jsonpath='{.data.${p.dashboard.fileName.replace(/\./g, "\\.")}}' > ${p.dashboard.fileName}` } : {}),
         ...(p.cluster ? { clusterId: p.cluster.clusterId, kubeconfig: p.cluster.kubeconfig } : {}),
         ...(p.cluster?.apiServerAclCommand ? { apiServerAclCommand: p.cluster.apiServerAclCommand } : {}),
         ...(p.mesh ? { meshId: p.mesh.meshId } : {}),

@@ -42,6 +42,7 @@ describe("whole program: existing cluster", () => {
                 "mtls-scrape": ["MtlsScrapeTargetDown", "MtlsScrapeNoTarget", "MeshCertificateNotRenewed", "MeshCertificateExpiryUnknown"],
                 "mesh-prometheus": ["PrometheusBadConfig", "PrometheusKubernetesListWatchFailures", "PrometheusRuleFailures", "PrometheusTargetSyncFailure", "Watchdog"],
             },
+            dashboardCommand: "kubectl -n monitoring get configmap grafana-dashboard-asm-prometheus-mtls-scrape -o jsonpath='{.data.asm-prometheus-mtls-scrape\\.json}' > asm-prometheus-mtls-scrape.json",
         });
         assert.equal(invokes.length, 0);
     });

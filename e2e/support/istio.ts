@@ -33,8 +33,8 @@ function controlPlaneObjects(bin: string, webhookUrl: string, sets: string[] = [
     return YAML.parseAllDocuments(out).map((d) => d.toJSON()).filter((o) => o && !["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"].includes(o.kind));
 }
 
-/** Applies Istio's objects and starts istiod; resolves once the injector's caBundle is in place. */
 /**
+ * Applies Istio's objects and starts istiod; resolves once the injector's caBundle is in place.
  * certTtl: the workload certificates' lifetime (SECRET_TTL in the mesh's default proxy metadata; agents renew
  * at half of it). nativeSidecars: what istiod's ENABLE_NATIVE_SIDECARS says (unset: its own choice, "auto").
  */
@@ -47,7 +47,15 @@ export async function startIstio(w: World, nodeAddress: string, o: { certTtl?: s
     writeFileSync(file, [ns, ...objects].map((o) => YAML.stringify(o)).join("---\n"));
     kubectl(w, ["apply", "--server-side", "-f", file]);
     kubectl(w, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
+    return runIstiod(w, nodeAddress, o);
+}
 
+/**
+ * Starts istiod on the objects startIstio applied (again, after a stop: its CA's root is kept in istio-system,
+ * and it patches the webhooks' caBundle itself); resolves once the injector's caBundle is in place.
+ */
+export async function runIstiod(w: World, nodeAddress: string, o: { nativeSidecars?: boolean } = {}): Promise<Istio> {
+    const dir = path.join(w.tmp, "istiod");
     const log = path.join(dir, "istiod.log");
     const out = openSync(log, "a");
     const istiod = spawn(path.join(w.bin, "pilot-discovery"), [

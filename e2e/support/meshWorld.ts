@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { VERSIONS } from "../../lib/versions";
 import { productpageDir } from "../../tests/support/upstream";
-import { ISTIOD_HOST, startIstio, TRUST_DOMAIN } from "./istio";
+import { Istio, ISTIOD_HOST, runIstiod, startIstio, TRUST_DOMAIN } from "./istio";
 import { ImageTable, PodRunner, RunningPod, Stand } from "./podRunner";
 import { eventually, kubectl, kubectlJson, newStack, pulumiOk, ROOT, setUp, stackConfig, startOperator, World } from "./world";
 
@@ -20,6 +20,9 @@ export interface MeshWorld {
     w: World;
     runner: PodRunner;
     nodeAddress: string;
+    istio: Istio;
+    /** What istiod was started with, for a restart. */
+    istioOptions: { certTtl?: string; nativeSidecars?: boolean };
 }
 
 /** Whether this namespace maps the uids pods run as (root everywhere; a subordinate range for a user). */
@@ -90,13 +93,30 @@ export async function startMeshWorld(o: { certTtl?: string; nativeSidecars?: boo
             }];
         },
     });
-    await startIstio(w, nodeAddress, o);
-    return { w, runner, nodeAddress };
+    const istio = await startIstio(w, nodeAddress, o);
+    return { w, runner, nodeAddress, istio, istioOptions: o };
 }
 
-/** pulumi up of the mesh stack (STRICT mTLS, endpoints awaited), then the operator, out of cluster, once its CRDs exist. */
+/** Stops istiod: the agents can no longer renew their certificates. */
+export function stopIstio(m: MeshWorld): void {
+    m.istio.istiod.kill("SIGTERM");
+}
+
+/** Starts istiod again, with the same options, on the objects already applied. */
+export async function restartIstio(m: MeshWorld): Promise<void> {
+    const old = m.istio.istiod;
+    // Its ports are free once it has exited.
+    if (old.exitCode === null && old.signalCode === null) await new Promise((r) => old.once("exit", r));
+    m.istio = await runIstiod(m.w, m.nodeAddress, m.istioOptions);
+}
+
+/**
+ * pulumi up of the mesh stack (STRICT mTLS, endpoints awaited), then the operator, out of cluster, once its CRDs exist.
+ * The alert rules evaluate at the scrape interval and know the certificates' lifetime (certTtl, as istiod was given).
+ */
 export async function upMeshStack(m: MeshWorld, scrapeInterval: string): Promise<void> {
-    await newStack(m.w, MESH_STACK, stackConfig(m.w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval }));
+    const certTtl = m.istioOptions.certTtl === undefined ? {} : { meshCertTtl: m.istioOptions.certTtl };
+    await newStack(m.w, MESH_STACK, stackConfig(m.w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval, prometheusEvaluationInterval: scrapeInterval, ...certTtl }));
     await pulumiOk(m.w, ["up", "--yes", "--stack", MESH_STACK]);
     startOperator(m.w);
 }
