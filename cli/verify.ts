@@ -1,11 +1,11 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { checkRemoteWrite, checkTargets, render } from "../lib/verify";
+import { api, checkRemoteWrite, checkTargets, render, renderAlerts, RulesData, stackAlerts } from "../lib/verify";
 
 // npm run verify [-- --stack NAME] [--prometheus-url URL] [--timeout SECONDS] [--local-port PORT]
 // Reads the stack's outputs, opens the port-forward the stack prints (unless --prometheus-url names a
 // Prometheus already reachable), waits until every ServiceMonitor target is UP or the deadline passes,
 // runs the check query, and prints one row per target; with remote write, whether its endpoint took the
-// samples of the last 15 s. Exit 0: all UP, the query returns series, no sample refused;
+// samples of the last 15 s; then the stack's alerts that fire or are pending. Exit 0: all UP, the query returns series, no sample refused;
 // exit 1: the cause and the next command to run; exit 2: verify itself could not run.
 
 interface Outputs {
@@ -15,6 +15,8 @@ interface Outputs {
     appNamespace: string;
     prometheusName: string;
     serviceMonitors: string[];
+    /** The stack's alert rules by group, when it declares them. */
+    alerts?: Record<string, string[]>;
 }
 
 function flag(name: string): string | undefined {
@@ -77,6 +79,7 @@ async function main(): Promise<number> {
             context,
         });
         console.log(render(report, o.checkQuery));
+        if (o.alerts) console.log(renderAlerts(stackAlerts(await api<RulesData>(base, "/api/v1/rules?type=alert"), Object.keys(o.alerts))));
         if (!report.ok) return 1;
         const remote = await checkRemoteWrite(base, { windowMs: REMOTE_WRITE_WINDOW_MS, context });
         for (const q of remote.queues) console.log(`remote write ${q.url}: ${q.sentInWindow} samples sent, ${q.failedInWindow} refused in the last ${REMOTE_WRITE_WINDOW_MS / 1000} s`);

@@ -77,7 +77,7 @@ interface ActiveTarget {
     lastError: string;
 }
 
-async function api<T>(base: string, path: string): Promise<T> {
+export async function api<T>(base: string, path: string): Promise<T> {
     const r = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) }).catch((e: Error) => {
         throw new Error(`cannot reach Prometheus at ${base}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
     });
@@ -210,5 +210,54 @@ export function render(r: Report, query: string): string {
     const out = rows.map(line);
     if (r.ok) out.push("", `OK: every target UP over mTLS; ${query} returned ${r.series} series`);
     else if (r.failure) out.push("", `FAILED (${r.failure.cause}): ${r.failure.meaning}`, `next: ${r.failure.next}`);
+    return out.join("\n");
+}
+
+/** An alert of the stack's rules that is not inactive, as verify lists it. */
+export interface AlertRow {
+    alert: string;
+    severity: string;
+    state: "pending" | "firing";
+    since: string;
+    /** The summary annotation, as Prometheus expanded it for this alert. */
+    summary: string;
+}
+
+/** What /api/v1/rules?type=alert returns (the parts verify reads). */
+export interface RulesData {
+    groups: { name: string; rules: { name: string; alerts?: { state: string; activeAt?: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] }[];
+}
+
+/**
+ * The alerts of the stack's rule groups that fire or are pending, the Watchdog apart (it always fires: its
+ * firing says the rules evaluate); missing: the stack's groups Prometheus has not loaded.
+ */
+export function stackAlerts(data: RulesData, groups: string[]): { rows: AlertRow[]; watchdog: boolean; missing: string[] } {
+    const mine = data.groups.filter((g) => groups.includes(g.name));
+    const alerts = mine.flatMap((g) => g.rules.flatMap((r) => (r.alerts ?? []).map((a) => ({ rule: r.name, ...a }))));
+    const rows = alerts.filter((a) => a.rule !== "Watchdog" && (a.state === "firing" || a.state === "pending")).map((a) => ({
+        alert: a.rule,
+        severity: a.labels.severity ?? "-",
+        state: a.state as "pending" | "firing",
+        since: a.activeAt ?? "-",
+        summary: a.annotations.summary ?? "",
+    }));
+    const order = (r: AlertRow) => (r.state === "firing" ? 0 : 1);
+    rows.sort((x, y) => order(x) - order(y) || x.alert.localeCompare(y.alert));
+    return { rows, watchdog: alerts.some((a) => a.rule === "Watchdog" && a.state === "firing"), missing: groups.filter((n) => !mine.some((g) => g.name === n)) };
+}
+
+/** The alerts block verify prints under its table. */
+export function renderAlerts(a: ReturnType<typeof stackAlerts>): string {
+    const out: string[] = [""];
+    if (a.missing.length > 0) out.push(`alerts: Prometheus has not loaded the stack's rule groups ${a.missing.join(", ")} (docs/alerts.md)`);
+    if (a.rows.length === 0) {
+        out.push(`alerts: none of the stack's rules firing${a.watchdog ? " (Watchdog firing: the rules evaluate)" : ""}`);
+        return out.join("\n");
+    }
+    const head = { alert: "ALERT", severity: "SEVERITY", state: "STATE", since: "SINCE", summary: "SUMMARY" };
+    const rows = [head, ...a.rows];
+    const w = (k: keyof AlertRow) => Math.max(...rows.map((r) => r[k].length));
+    for (const r of rows) out.push([r.alert.padEnd(w("alert")), r.severity.padEnd(w("severity")), r.state.padEnd(w("state")), r.since.padEnd(w("since")), r.summary].join("  "));
     return out.join("\n");
 }

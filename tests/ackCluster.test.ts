@@ -73,16 +73,17 @@ describe("AckCluster", () => {
         const entries = byType(resources, "alicloud:slb/aclEntryAttachment:AclEntryAttachment");
         // The VPC's CIDR is listed once although the user named it too.
         assert.deepEqual(entries.map((e) => [e.inputs.aclId, e.inputs.entry]), [
-            ["cluster-apiserver-acl-id", "100.104.0.0/16"],
-            ["cluster-apiserver-acl-id", "10.0.0.0/16"],
-            ["cluster-apiserver-acl-id", "203.0.113.0/24"],
+            [acl.id, "100.104.0.0/16"],
+            [acl.id, "10.0.0.0/16"],
+            [acl.id, "203.0.113.0/24"],
         ]);
         // The cluster waits for the entries, so a destroy deletes the cluster (and the binding) first.
         const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
         for (const e of entries) assert.ok(ack.waitsFor.includes(`${e.type}::${e.name}`), e.name);
+        // The load balancer ACK reports for the cluster's API server, and the ACL made here.
         assert.equal(
             await resolve(cluster.apiServerAclCommand!),
-            "aliyun slb SetLoadBalancerTCPListenerAttribute --RegionId cn-hangzhou --LoadBalancerId lb-apiserver --ListenerPort 6443 --AclStatus on --AclType white --AclId cluster-apiserver-acl-id",
+            `aliyun slb SetLoadBalancerTCPListenerAttribute --RegionId cn-hangzhou --LoadBalancerId ${await resolve(cluster.cluster.slbId)} --ListenerPort 6443 --AclStatus on --AclType white --AclId ${acl.id}`,
         );
     });
 

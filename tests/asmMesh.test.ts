@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { AckCluster } from "../components/ackCluster";
 import { AsmMesh, AsmMeshArgs } from "../components/asmMesh";
 import { ACK_ARGS } from "./support/fixtures";
-import { inStack, one, resolve } from "./support/harness";
+import { byType, inStack, one, resolve } from "./support/harness";
 
 async function mesh(extra: Partial<AsmMeshArgs> = {}) {
     return inStack(() => {
@@ -17,12 +17,14 @@ describe("AsmMesh", () => {
         const { value, resources } = await mesh();
         const asm = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
         assert.equal(asm.inputs.serviceMeshName, "m1");
-        assert.deepEqual(asm.inputs.clusterIds, ["cluster-ack-id"]);
-        assert.deepEqual(asm.inputs.network, { vpcId: "cluster-vpc-id", vswitcheList: "cluster-vsw-cn-hangzhou-k-id" });
+        // The cluster, its VPC and its first zone's vSwitch, by the ids the engine gave them.
+        assert.deepEqual(asm.inputs.clusterIds, [one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes").id]);
+        const vsw = byType(resources, "alicloud:vpc/switch:Switch").find((s) => s.inputs.zoneId === "cn-hangzhou-k")!;
+        assert.deepEqual(asm.inputs.network, { vpcId: one(resources, "alicloud:vpc/network:Network").id, vswitcheList: vsw.id });
         assert.deepEqual(asm.inputs.extraConfiguration, { crAggregationEnabled: true });
         assert.deepEqual([asm.inputs.edition, asm.inputs.clusterSpec, asm.inputs.version, asm.inputs.force], ["Pro", "standard", undefined, false]);
         assert.deepEqual(asm.opts.customTimeouts, { create: "30m", update: "30m", delete: "30m" });
-        assert.equal(await resolve(value.meshId), "mesh-asm-id");
+        assert.equal(await resolve(value.meshId), asm.id);
     });
 
     test("version and forced delete as configured", async () => {

@@ -6,7 +6,7 @@ import { kubeconfigFile } from "../lib/kubeProvider";
 import { OPERATOR_STATUS_GATE, reportsAcceptance, withStatusGate } from "../lib/upstream";
 import { VERSIONS } from "../lib/versions";
 import { discovery } from "./support/discovery";
-import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, runProgram, testConfig } from "./support/harness";
+import { byType, CREDENTIAL_KUBECONFIG, failingProgram, isSecret, one, PROVIDER_OUTPUTS, runProgram, testConfig } from "./support/harness";
 
 const KUBE_TYPES_PREFIX = "kubernetes:";
 
@@ -134,7 +134,10 @@ describe("whole program: API server whitelist", () => {
     test("apiServerAllowedCidrs prints the command that binds the ACL, in the stack's region", async () => {
         const { outputs, resources } = await runProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], apiServerAllowedCidrs: ["198.51.100.0/24"] }));
         assert.deepEqual(byType(resources, "alicloud:slb/aclEntryAttachment:AclEntryAttachment").map((e) => e.inputs.entry), ["100.104.0.0/16", "192.168.0.0/16", "198.51.100.0/24"]);
-        assert.match(String(outputs.apiServerAclCommand), /^aliyun slb SetLoadBalancerTCPListenerAttribute --RegionId cn-hangzhou --LoadBalancerId lb-apiserver --ListenerPort 6443 --AclStatus on --AclType white --AclId cluster-apiserver-acl-id$/);
+        // The load balancer ACK made for the API server, as the provider reports it, and the ACL the stack made.
+        const slb = PROVIDER_OUTPUTS["alicloud:cs/managedKubernetes:ManagedKubernetes"].slbId;
+        const acl = one(resources, "alicloud:slb/acl:Acl").id;
+        assert.equal(outputs.apiServerAclCommand, `aliyun slb SetLoadBalancerTCPListenerAttribute --RegionId cn-hangzhou --LoadBalancerId ${slb} --ListenerPort 6443 --AclStatus on --AclType white --AclId ${acl}`);
     });
 });
 
@@ -144,8 +147,9 @@ describe("whole program: cluster and mesh created", () => {
             createCluster: true, nodeKeyPair: "ops", createMesh: true, zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true, meshVersion: "v1.28.3.12-g1a2b3c4d-aliyun",
         }));
         const mesh = one(resources, "alicloud:servicemesh/serviceMesh:ServiceMesh");
-        assert.deepEqual(mesh.inputs.clusterIds, ["cluster-ack-id"]);
-        assert.deepEqual(mesh.inputs.network, { vpcId: "cluster-vpc-id", vswitcheList: "cluster-vsw-cn-hangzhou-k-id" });
+        const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
+        assert.deepEqual(mesh.inputs.clusterIds, [ack.id]);
+        assert.deepEqual(mesh.inputs.network, { vpcId: one(resources, "alicloud:vpc/network:Network").id, vswitcheList: one(resources, "alicloud:vpc/switch:Switch").id });
         assert.deepEqual(mesh.inputs.extraConfiguration, { crAggregationEnabled: true });
         assert.equal(mesh.inputs.edition, "Pro");
         assert.equal(mesh.inputs.clusterSpec, "enterprise");
@@ -159,8 +163,9 @@ describe("whole program: cluster and mesh created", () => {
         for (const k of ["alicloud:cs/nodePool:NodePool::cluster-nodes", "alicloud:servicemesh/serviceMesh:ServiceMesh::mesh-asm"]) assert.ok(kube.waitsFor.includes(k), k);
         const pa = one(resources, "kubernetes:security.istio.io/v1:PeerAuthentication");
         for (const k of ["kubernetes:core/v1:Namespace::bookinfo-ns", "alicloud:servicemesh/serviceMesh:ServiceMesh::mesh-asm"]) assert.ok(pa.waitsFor.includes(k), k);
-        assert.equal(outputs.meshId, "mesh-asm-id");
-        assert.equal(outputs.clusterId, "cluster-ack-id");
+        // The ids the engine gave the mesh and the cluster, passed on.
+        assert.equal(outputs.meshId, mesh.id);
+        assert.equal(outputs.clusterId, ack.id);
         assert.ok(resources.filter((r) => r.type.startsWith(KUBE_TYPES_PREFIX)).length > 20);
     });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { CAUSES, classify, counter, explain, remoteQueues } from "../lib/verify";
+import { CAUSES, classify, counter, explain, remoteQueues, renderAlerts, RulesData, stackAlerts } from "../lib/verify";
 
 // The causes verify names, from the error texts Prometheus 3.13 sets on a target (scrape/scrape.go,
 // model/textparse, prometheus/common's http_config). The mesh e2e tests provoke each for real.
@@ -71,5 +71,46 @@ describe("verify: classify a target's last error", () => {
         assert.deepEqual([...named].sort(), [...CAUSES].sort());
         const anchors = rows.flatMap((m) => [...m[1].matchAll(/id="([a-z-]+)"/g)].map((x) => x[1]));
         assert.deepEqual(anchors.sort(), [...CAUSES].sort());
+    });
+});
+
+describe("verify: the stack's alerts under the table", () => {
+    // As Prometheus 3.16 answers /api/v1/rules?type=alert (web/api/v1: groups, rules, their alerts).
+    const rule = (name: string, severity: string, alerts: { state: string; activeAt: string; summary: string }[]) => ({
+        name, type: "alerting", health: "ok", labels: { severity }, annotations: {},
+        alerts: alerts.map((a) => ({ state: a.state, activeAt: a.activeAt, labels: { alertname: name, severity }, annotations: { summary: a.summary }, value: "1e+00" })),
+    });
+    const data = (mtls: ReturnType<typeof rule>[], other: ReturnType<typeof rule>[] = []): RulesData => ({
+        groups: [
+            { name: "mtls-scrape", rules: mtls },
+            { name: "mesh-prometheus", rules: [rule("Watchdog", "none", [{ state: "firing", activeAt: "2026-12-06T08:00:00Z", summary: "always" }])] },
+            { name: "another-team", rules: other },
+        ],
+    });
+    const GROUPS = ["mtls-scrape", "mesh-prometheus"];
+
+    test("a healthy stack: nothing but the Watchdog, which says the rules evaluate", () => {
+        const a = stackAlerts(data([rule("MtlsScrapeTargetDown", "critical", [])]), GROUPS);
+        assert.deepEqual(a, { rows: [], watchdog: true, missing: [] });
+        assert.equal(renderAlerts(a), "\nalerts: none of the stack's rules firing (Watchdog firing: the rules evaluate)");
+    });
+
+    test("firing before pending, with severity, since and the expanded summary; another team's groups left out", () => {
+        const a = stackAlerts(data([
+            rule("MtlsScrapeTargetDown", "critical", [{ state: "pending", activeAt: "2026-12-06T08:21:00Z", summary: "mTLS scrape of bookinfo/productpage failing" }]),
+            rule("MeshCertificateNotRenewed", "warning", [{ state: "firing", activeAt: "2026-12-06T08:20:58Z", summary: "The mesh certificate of Prometheus monitoring/mesh is not being renewed" }]),
+        ], [rule("TheirAlert", "critical", [{ state: "firing", activeAt: "2026-12-06T07:00:00Z", summary: "not ours" }])]), GROUPS);
+        assert.deepEqual(a.rows.map((r) => [r.alert, r.severity, r.state]), [["MeshCertificateNotRenewed", "warning", "firing"], ["MtlsScrapeTargetDown", "critical", "pending"]]);
+        assert.deepEqual(renderAlerts(a).split("\n").slice(1), [
+            "ALERT                      SEVERITY  STATE    SINCE                 SUMMARY",
+            "MeshCertificateNotRenewed  warning   firing   2026-12-06T08:20:58Z  The mesh certificate of Prometheus monitoring/mesh is not being renewed",
+            "MtlsScrapeTargetDown       critical  pending  2026-12-06T08:21:00Z  mTLS scrape of bookinfo/productpage failing",
+        ]);
+    });
+
+    test("rule groups Prometheus has not loaded are named", () => {
+        const a = stackAlerts({ groups: [] }, GROUPS);
+        assert.deepEqual(a.missing, GROUPS);
+        assert.match(renderAlerts(a), /alerts: Prometheus has not loaded the stack's rule groups mtls-scrape, mesh-prometheus/);
     });
 });

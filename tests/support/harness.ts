@@ -13,6 +13,8 @@ import { urlTemplate } from "./upstream";
 export interface Recorded {
     type: string;
     name: string;
+    /** The id the engine gave it (a custom resource), which other resources and outputs receive from it. */
+    id?: string;
     custom: boolean;
     inputs: Record<string, any>;
     opts: Requested;
@@ -113,12 +115,13 @@ pulumi.runtime.setMocks(
     {
         newResource(args) {
             const run = record();
+            const id = args.custom === false ? undefined : `${args.name}-id`;
             if (args.type !== "pulumi:pulumi:Stack") {
                 const key = `${args.type}::${args.name}`;
                 const seen = requests.get(key);
-                run.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, opts: seen?.opts ?? { additionalSecretOutputs: [], aliasTypes: [] }, waitsFor: seen?.waitsFor ?? [], provider: args.provider ? keyOf(args.provider) : undefined });
+                run.resources.push({ type: args.type, name: args.name, id, custom: args.custom ?? true, inputs: args.inputs, opts: seen?.opts ?? { additionalSecretOutputs: [], aliasTypes: [] }, waitsFor: seen?.waitsFor ?? [], provider: args.provider ? keyOf(args.provider) : undefined });
             }
-            return { id: args.custom === false ? undefined : `${args.name}-id`, state: { ...args.inputs, ...PROVIDER_OUTPUTS[args.type] } };
+            return { id, state: { ...args.inputs, ...PROVIDER_OUTPUTS[args.type] } };
         },
         call(args) {
             record().invokes.push({ token: args.token, inputs: args.inputs, provider: args.provider ? keyOf(args.provider) : undefined });
