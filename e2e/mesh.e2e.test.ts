@@ -192,8 +192,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.match(r.stdout, /port-forward: kubectl -n monitoring port-forward svc\/prometheus-operated 9090 -> http:\/\/127\.0\.0\.1:9090/);
         assert.match(r.stdout, new RegExp(`https://${pp.ip.replace(/\./g, "\\.")}:9080/metrics\\s+up\\s`));
         assert.match(r.stdout, /OK: every target UP over mTLS; python_gc_objects_collected_total returned \d+ series/);
-        // Under the table, the stack's alerts: none firing in a healthy mesh. (Right after Prometheus starts,
-        // MeshCertificateExpiryUnknown may be pending until the agent's first scrape: its for holds it.)
+        // Under the table, the stack's alerts: none firing in a healthy mesh (one may be pending, its for running).
         assert.match(r.stdout, /^(alerts: none of the stack's rules firing|ALERT +SEVERITY +STATE +SINCE +SUMMARY)$/m);
         assert.doesNotMatch(r.stdout, /^\w+ +\w+ +firing /m);
         process.stdout.write(`${r.stdout}\n`);
@@ -266,8 +265,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         }, 3 * INTERVAL_S * 1000);
         assert.deepEqual(groups.map((g) => g.name).sort(), ["mesh-prometheus", "mtls-scrape"]);
         for (const r of groups.flatMap((g) => g.rules)) assert.equal(r.health, "ok", `${r.name}: ${r.lastError}`);
-        // Over a certificate lifetime (a renewal included), nothing fires but the Watchdog. (Pending is allowed:
-        // MeshCertificateExpiryUnknown is, from Prometheus's start until it first scrapes the agent.)
+        // Over a certificate lifetime (a renewal included), nothing fires but the Watchdog.
         const firing = new Set<string>();
         const until = Date.now() + CERT_TTL_S * 1000;
         while (Date.now() < until) {

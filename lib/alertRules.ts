@@ -110,12 +110,13 @@ export function mtlsAlertGroups(o: MtlsAlertOptions): RuleGroup[] {
         },
         {
             alert: "MeshCertificateExpiryUnknown",
-            expr: `absent(${AGENT_METRICS.certExpiry}{job="${SELF_JOBS.agent}", resource_name="${AGENT_METRICS.workloadResource}"})`,
+            // Only while the agent answers: before Prometheus first scrapes it there is nothing to miss yet.
+            expr: `absent(${AGENT_METRICS.certExpiry}{job="${SELF_JOBS.agent}", resource_name="${AGENT_METRICS.workloadResource}"})\nand on() up{job="${SELF_JOBS.agent}"} == 1`,
             for: "15m",
             labels: { severity: "warning" },
             annotations: {
                 summary: `Prometheus ${o.prometheus} cannot tell when its mesh certificate expires`,
-                description: `No ${AGENT_METRICS.certExpiry} from the sidecar agent of Prometheus ${o.prometheus} for 15m: the agent's metrics are not scraped (port ${AGENT_METRICS.port}), or the mesh's Istio names the metric otherwise, so MeshCertificateNotRenewed cannot fire.`,
+                description: `The sidecar agent of Prometheus ${o.prometheus} answers on port ${AGENT_METRICS.port} without ${AGENT_METRICS.certExpiry} for 15m: the mesh's Istio names the metric otherwise, so MeshCertificateNotRenewed cannot fire.`,
                 runbook_url: runbook(RUNBOOK_ANCHORS.certRenewal),
             },
         },
