@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { mtlsAlertGroups } from "../lib/alertRules";
+import { MtlsAlertOptions, mtlsAlertGroups } from "../lib/alertRules";
 import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import { alertRulesName } from "../lib/names";
 
-export interface MtlsScrapeAlertsArgs {
+/** The rules' options (lib/alertRules.ts), with what may come from other resources as Inputs. */
+export interface MtlsScrapeAlertsArgs extends Omit<MtlsAlertOptions, "appNamespaces" | "scrapePools" | "prometheus"> {
     /** The Prometheus's namespace, where it looks for rules. */
     namespace: pulumi.Input<string>;
     /** Name of the Prometheus custom resource, which names the rule object and the texts. */
@@ -15,14 +16,6 @@ export interface MtlsScrapeAlertsArgs {
     appNamespaces: pulumi.Input<string>[];
     /** Their scrape pools (MtlsServiceMonitor.scrapePool). */
     scrapePools: pulumi.Input<string>[];
-    targetDownFor: string;
-    noTargetFor: string;
-    certTtlSeconds: number;
-    certRemainingPercent: number;
-    /** The troubleshooting page the mTLS alerts link to. */
-    runbookBase: string;
-    /** The Prometheus remote-writes: add the alert on refused samples. */
-    remoteWrite: boolean;
     /** Take over a rule object of the same name made by hand. */
     adoptExisting: boolean;
 }
@@ -35,16 +28,9 @@ export class MtlsScrapeAlerts extends pulumi.ComponentResource {
 
     constructor(name: string, args: MtlsScrapeAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MtlsScrapeAlerts", name, {}, opts);
+        const { targetDownFor, noTargetFor, certTtlSeconds, certRemainingPercent, runbookBase, remoteWrite } = args;
         const groups = pulumi.all([args.namespace, pulumi.all(args.appNamespaces), pulumi.all(args.scrapePools)]).apply(([namespace, appNamespaces, scrapePools]) => mtlsAlertGroups({
-            appNamespaces,
-            scrapePools,
-            prometheus: `${namespace}/${args.prometheusName}`,
-            targetDownFor: args.targetDownFor,
-            noTargetFor: args.noTargetFor,
-            certTtlSeconds: args.certTtlSeconds,
-            certRemainingPercent: args.certRemainingPercent,
-            runbookBase: args.runbookBase,
-            remoteWrite: args.remoteWrite,
+            appNamespaces, scrapePools, prometheus: `${namespace}/${args.prometheusName}`, targetDownFor, noTargetFor, certTtlSeconds, certRemainingPercent, runbookBase, remoteWrite,
         }));
         this.rule = new k8s.apiextensions.CustomResource(`${name}-rules`, {
             apiVersion: "monitoring.coreos.com/v1",

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
 import { mtlsAlertGroups, MtlsAlertOptions } from "../lib/alertRules";
 import { parseConfig } from "../lib/config";
-import { DASHBOARD_VARIABLES, mtlsScrapeDashboard } from "../lib/dashboard";
+import { mtlsScrapeDashboard, withAllValues } from "../lib/dashboard";
 import { promtoolTest, RULE_TESTS } from "./support/promtool";
 import { toolchainBin } from "./support/world";
 
@@ -50,7 +50,7 @@ describe("alert rules under promtool", () => {
 
     test("the dashboard's queries parse: promtool checks them as recording rules, with each variable's All value", () => {
         const d = mtlsScrapeDashboard({ appNamespaces: ["bookinfo"] }) as any;
-        const exprs: string[] = d.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr.replace(/\$(\w+)/g, (_: string, v: string) => DASHBOARD_VARIABLES[v as keyof typeof DASHBOARD_VARIABLES] ?? `${v}`)));
+        const exprs: string[] = d.panels.flatMap((p: any) => p.targets.map((t: any) => withAllValues(t.expr)));
         const file = path.join(dir, "dashboard.yaml");
         writeFileSync(file, YAML.stringify({ groups: [{ name: "dashboard", rules: exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr })) }] }));
         const r = spawnSync(promtool, ["check", "rules", file], { encoding: "utf8" });

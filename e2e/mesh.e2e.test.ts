@@ -11,7 +11,7 @@ import { CHECK_QUERY } from "../lib/outputs";
 import { makeCa, makeLeaf } from "../tests/support/pki";
 import { configKey } from "../lib/config";
 import { AGENT_METRICS, SELF_JOBS } from "../lib/alertRules";
-import { DASHBOARD_UID, DASHBOARD_VARIABLES, GRAFANA_DASHBOARD_LABEL } from "../lib/dashboard";
+import { DASHBOARD_UID, GRAFANA_DASHBOARD_LABEL, withAllValues } from "../lib/dashboard";
 import { Cause, checkRemoteWrite, checkTargets, render, Report } from "../lib/verify";
 import { TRUST_DOMAIN } from "./support/istio";
 import { MESH_STACK, MeshWorld, podOf as meshPodOf, restartIstio, runVerify as meshRunVerify, startMeshWorld, stopIstio, upMeshStack } from "./support/meshWorld";
@@ -283,8 +283,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.ok(queries.length >= 10, `${queries.length} queries`);
         const empty: string[] = [];
         for (const q of queries) {
-            // As Grafana sends it with "All" selected; a variable it does not define would reach Prometheus as a syntax error.
-            const expr = q.expr.replace(/\$(\w+)/g, (_: string, v: string) => DASHBOARD_VARIABLES[v as keyof typeof DASHBOARD_VARIABLES] ?? `${v}`);
+            const expr = withAllValues(q.expr);
             const result = (await promApi(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
             if (result.length === 0) empty.push(`${q.panel}: ${q.expr}`);
         }

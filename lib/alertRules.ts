@@ -60,11 +60,16 @@ function upstreamRunbook(group: "prometheus" | "general", alert: string): string
     return `https://runbooks.prometheus-operator.dev/runbooks/${group}/${alert.toLowerCase()}`;
 }
 
+/** Seconds left below which the certificate Prometheus presents has missed its renewal. */
+export function certFloorSeconds(ttlSeconds: number, remainingPercent: number): number {
+    return Math.floor((ttlSeconds * remainingPercent) / 100);
+}
+
 export function mtlsAlertGroups(o: MtlsAlertOptions): RuleGroup[] {
     const runbook = (anchor: string) => `${o.runbookBase}#${anchor}`;
     const self = `job="${SELF_JOBS.prometheus}"`;
     const apps = `namespace=~"${o.appNamespaces.join("|")}"`;
-    const certFloor = Math.floor((o.certTtlSeconds * o.certRemainingPercent) / 100);
+    const certFloor = certFloorSeconds(o.certTtlSeconds, o.certRemainingPercent);
     // A pool with no target, or no pool at all (the ServiceMonitor not selected); the latter only while
     // Prometheus's own scrape works, since without it every pool would look absent.
     const noTarget = o.scrapePools.map((pool) => {

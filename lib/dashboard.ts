@@ -2,7 +2,7 @@
 // Grafana sidecar of kube-prometheus-stack loads, or imported by hand (ARMS Managed Service for Grafana
 // included). Plain data, so the mesh tests run every query it holds against the real Prometheus.
 
-import { AGENT_METRICS, SELF_JOBS } from "./alertRules";
+import { AGENT_METRICS, certFloorSeconds, SELF_JOBS } from "./alertRules";
 
 export interface DashboardOptions {
     /** Namespaces of the ServiceMonitors that use the mTLS scrape class (DNS labels). */
@@ -13,6 +13,11 @@ export interface DashboardOptions {
 
 /** The dashboard's template variables, with the value each takes when "All" is selected. */
 export const DASHBOARD_VARIABLES = { cluster: ".*" } as const;
+
+/** A panel's query as Grafana sends it with "All" selected; a variable it does not define is left, for Prometheus to refuse. */
+export function withAllValues(expr: string): string {
+    return expr.replace(/\$(\w+)/g, (v: string, name: string) => DASHBOARD_VARIABLES[name as keyof typeof DASHBOARD_VARIABLES] ?? v);
+}
 
 interface Target {
     expr: string;
@@ -40,7 +45,7 @@ export function mtlsScrapeDashboard(o: DashboardOptions): Record<string, unknown
     // Series carry cluster only outside this Prometheus (remote write, ARMS); "All" matches them and the local ones.
     const cluster = `cluster=~"$cluster"`;
     const targets = `namespace=~"${o.appNamespaces.join("|")}", ${cluster}`;
-    const floor = o.certFloor && Math.floor((o.certFloor.ttlSeconds * o.certFloor.remainingPercent) / 100);
+    const floor = o.certFloor && certFloorSeconds(o.certFloor.ttlSeconds, o.certFloor.remainingPercent);
     const certThresholds = floor === undefined ? undefined : [{ color: "red", value: null }, { color: "green", value: floor }];
     const cert = `${AGENT_METRICS.certExpiry}{job="${SELF_JOBS.agent}", resource_name="${AGENT_METRICS.workloadResource}", ${cluster}}`;
     const panels: Panel[] = [

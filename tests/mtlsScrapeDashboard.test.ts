@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SELF_JOBS } from "../lib/alertRules";
-import { DASHBOARD_VARIABLES, GRAFANA_DASHBOARD_LABEL, mtlsScrapeDashboard } from "../lib/dashboard";
+import { DASHBOARD_VARIABLES, GRAFANA_DASHBOARD_LABEL, mtlsScrapeDashboard, withAllValues } from "../lib/dashboard";
 import { byType, one, runProgram, testConfig } from "./support/harness";
 
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
@@ -73,6 +73,10 @@ describe("dashboard model", () => {
         const cluster = d.templating.list.find((v: any) => v.name === "cluster");
         assert.equal(cluster.allValue, DASHBOARD_VARIABLES.cluster);
         assert.equal(cluster.includeAll, true);
+    });
+
+    test("a query as Grafana sends it with All: known variables take their All value, an unknown one stays for Prometheus to refuse", () => {
+        assert.equal(withAllValues('up{cluster=~"$cluster", x="$other"}'), 'up{cluster=~".*", x="$other"}');
     });
 
     test("the certificate panels read the agent's job, which the alerts read too", () => {
