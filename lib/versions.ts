@@ -16,12 +16,13 @@ export interface Versions {
     prometheusOperator: { version: string; upgradeFrom: string; files: { bundle: UpstreamFile } };
     istio: { version: string; files: { bookinfo: UpstreamFile; crds: UpstreamFile; productpage: UpstreamFile } };
     prometheus: { version: string };
+    alertmanager: { version: string };
     kubernetesProvider: { sdk: string; plugin: string; pluginModule: string; pluginMayBeOlderBecause: string };
 }
 
 export const VERSIONS: Versions = table;
 
-/** README's sentence naming the versions whose digests the stack knows (written by npm run config-docs). */
+/** docs/configuration.md's sentence naming the versions whose digests the stack knows (written by npm run config-docs). */
 export function knownDigestsLine(): string {
     const versions = (file: UpstreamFile) => Object.keys(file.sha256).join(" and ");
     return `Known digests: prometheus-operator ${versions(VERSIONS.prometheusOperator.files.bundle)}, Bookinfo of Istio ${versions(VERSIONS.istio.files.bookinfo)}.`;

@@ -8,7 +8,7 @@
 #   scripts/toolchain.sh --sync       regenerate toolchain/<tool>/go.mod + go.sum from the pins
 #   scripts/toolchain.sh TOOL...      only these tools (node pulumi pulumi-language-nodejs
 #                                     pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator
-#                                     istio prometheus)
+#                                     istio prometheus alertmanager)
 #
 # Cache layout: ${XDG_CACHE_HOME:-$HOME/.cache}/asm-prom-mtls/toolchain/
 #   <tool>-<version>/bin/...   one directory per tool and version (a changed pin rebuilds only it)
@@ -23,7 +23,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 asm_load_versions
 
-TOOLS_ALL=(node pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator istio prometheus)
+TOOLS_ALL=(node pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubernetes etcd kwok prometheus-operator istio prometheus alertmanager)
 CACHE="$(asm_cache_root)/toolchain"
 BIN="$CACHE/bin"
 LOGS="$CACHE/logs"
@@ -48,6 +48,7 @@ tool_version() {
     prometheus-operator) echo "$PROMETHEUS_OPERATOR_VERSION" ;;
     istio) echo "$ISTIO_VERSION" ;;
     prometheus) echo "$PROMETHEUS_VERSION" ;;
+    alertmanager) echo "$ALERTMANAGER_VERSION" ;;
     *) asm_die "unknown tool $1" ;;
   esac
 }
@@ -64,6 +65,7 @@ tool_binaries() {
     prometheus-operator) echo prometheus-operator ;;
     istio) echo pilot-discovery pilot-agent istioctl ;;
     prometheus) echo prometheus promtool ;;
+    alertmanager) echo alertmanager amtool ;;
   esac
 }
 
@@ -82,6 +84,7 @@ tool_cold_minutes() {
     prometheus-operator) echo 2 ;;
     istio) echo 5 ;;
     prometheus) echo 5 ;;
+    alertmanager) echo 3 ;;
   esac
 }
 
@@ -100,6 +103,7 @@ tool_required_modules() {
     prometheus-operator) echo "github.com/prometheus-operator/prometheus-operator $PROMETHEUS_OPERATOR_VERSION" ;;
     istio) echo "istio.io/istio $ISTIO_MODULE_VERSION" ;;
     prometheus) echo "github.com/prometheus/prometheus $PROMETHEUS_MODULE_VERSION" ;;
+    alertmanager) echo "github.com/prometheus/alertmanager $ALERTMANAGER_VERSION" ;;
   esac
 }
 
@@ -318,6 +322,29 @@ build_prometheus() {
     -o "$out/bin/" github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
 }
 
+build_alertmanager() {
+  local out="$1" work="$2" v="${ALERTMANAGER_VERSION#v}" pkg=github.com/prometheus/common/version
+  scratch_wrapper alertmanager "$work/wrapper"
+  # The module embeds its web UI from ui/app/dist, which its release process builds with npm and the module
+  # zip leaves out, so the package does not compile as served. The build uses a copy of the verified module
+  # with a placeholder page there (the go command refuses overlays inside the module cache): the API under
+  # /api/v2, which Prometheus and amtool use, is complete; the UI pages show the placeholder.
+  local src
+  src="$(cd "$work/wrapper" && go mod download -json "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$src" ]] || asm_die "alertmanager: the module $ALERTMANAGER_VERSION is not in the module cache"
+  rm -rf "$work/src"
+  cp -R "$src" "$work/src"
+  chmod -R u+w "$work/src"
+  for ui in elm mantine; do
+    mkdir -p "$work/src/ui/app/dist/$ui"
+    echo "Alertmanager $ALERTMANAGER_VERSION, built without its web UI: use the API (/api/v2) or amtool." > "$work/src/ui/app/dist/$ui/index.html"
+  done
+  (cd "$work/wrapper" && go mod edit -replace="github.com/prometheus/alertmanager=$work/src")
+  (cd "$work/wrapper" && "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X $pkg.Version=$v -X $pkg.Revision=$ALERTMANAGER_VERSION -X $pkg.Branch=release" \
+    -o "$out/bin/" github.com/prometheus/alertmanager/cmd/alertmanager github.com/prometheus/alertmanager/cmd/amtool)
+}
+
 # ---------------------------------------------------------------------------------------
 # Sync: regenerate toolchain/<tool>/go.mod and go.sum from the pins (versions.env, versions.json).
 
@@ -407,6 +434,12 @@ sync_tool() {
       sync_replaces_from "$dir" "$pm"
       sync_excludes_from "$dir" "$pm"
       (cd "$dir" && go get -tool "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION")
+      ;;
+    alertmanager)
+      local am="github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION"
+      sync_replaces_from "$dir" "$am"
+      sync_excludes_from "$dir" "$am"
+      (cd "$dir" && go get -tool "github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION" "github.com/prometheus/alertmanager/cmd/amtool@$ALERTMANAGER_VERSION")
       ;;
   esac
   (cd "$dir" && go mod tidy)

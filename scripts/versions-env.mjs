@@ -17,6 +17,7 @@ const pins = {
     PROMETHEUS_OPERATOR_VERSION: v.prometheusOperator.version,
     PROMETHEUS_VERSION: v.prometheus.version,
     PROMETHEUS_MODULE_VERSION: `v0.3${prom[1].padStart(2, "0")}.${prom[2]}`,
+    ALERTMANAGER_VERSION: v.alertmanager.version,
     PULUMI_KUBERNETES_VERSION: v.kubernetesProvider.plugin,
     PULUMI_KUBERNETES_PROVIDER_MODULE: v.kubernetesProvider.pluginModule,
     PULUMI_KUBERNETES_SDK_MODULE: `v${v.kubernetesProvider.plugin}`,
