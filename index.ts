@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Bookinfo } from "./components/bookinfo";
+import { MeshAlertmanager } from "./components/meshAlertmanager";
 import { MeshPrometheus } from "./components/meshPrometheus";
 import { MtlsScrapeAlerts } from "./components/mtlsScrapeAlerts";
 import { MtlsScrapeDashboard } from "./components/mtlsScrapeDashboard";
@@ -7,13 +8,15 @@ import { MtlsServiceMonitor } from "./components/mtlsServiceMonitor";
 import { PrometheusOperator } from "./components/prometheusOperator";
 import { StrictMtls } from "./components/strictMtls";
 import { checkNoHandMadeInstall } from "./lib/adoption";
+import { ALERTMANAGER_PORT_NAME } from "./lib/alertmanager";
 import { checked } from "./lib/checked";
 import { isConfigSecret, parseConfig } from "./lib/config";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { stackOutputs } from "./lib/outputs";
+import { alertmanagerServiceName } from "./lib/names";
 import { loadUpstream } from "./lib/upstream";
 
-// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> [alerts, dashboard] -> outputs
+// config -> [cluster] -> [mesh] -> operator and Bookinfo in parallel -> Prometheus -> ServiceMonitors -> [alerts, Alertmanager, dashboard] -> outputs
 export = async () => {
     // Both throw before any resource is registered: bad config, unknown digest, failed or altered download.
     const cfg = await checked(() => parseConfig(pulumi.runtime.allConfig(), isConfigSecret, process.env, pulumi.getStack()));
@@ -57,12 +60,15 @@ export = async () => {
     }, { providers: [kube] });
     const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds, adoptExisting: cfg.adoptExisting }, { providers: [kube] }) : undefined;
 
+    // Prometheus sends to this Service, which the Alertmanager declares.
+    const alertmanagerService = cfg.alertmanager && { name: alertmanagerServiceName(cfg.prometheus.name), port: ALERTMANAGER_PORT_NAME };
     const prometheus = new MeshPrometheus("prometheus", {
         ...cfg.prometheus,
         imageRegistryMirror: cfg.imageRegistryMirror,
         namespace: cfg.namespaces.monitoring,
         selfScrapeInterval: cfg.scrape.interval,
         serviceMonitorNamespace: bookinfo.namespaceName,
+        alertmanager: alertmanagerService,
         operator,
         access,
         adoptExisting: cfg.adoptExisting,
@@ -86,6 +92,18 @@ export = async () => {
         appNamespaces: [bookinfo.namespaceName],
         scrapePools: monitors.map((m) => m.scrapePool),
         remoteWrite: cfg.prometheus.remoteWrite !== undefined,
+        alertmanager: alertmanagerService !== undefined,
+        adoptExisting: cfg.adoptExisting,
+    }, { providers: [kube], dependsOn: [operator] });
+
+    const alertmanager = cfg.alertmanager && alertmanagerService && new MeshAlertmanager("alertmanager", {
+        ...cfg.alertmanager,
+        name: cfg.prometheus.name,
+        namespace: prometheus.namespaceName,
+        service: alertmanagerService,
+        imageRegistryMirror: cfg.imageRegistryMirror,
+        zoneSpread: cfg.prometheus.zoneSpread,
+        nodeSpread: cfg.prometheus.nodeSpread,
         adoptExisting: cfg.adoptExisting,
     }, { providers: [kube], dependsOn: [operator] });
 
@@ -96,7 +114,7 @@ export = async () => {
         adoptExisting: cfg.adoptExisting,
     }, { providers: [kube] });
 
-    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict, alerts, dashboard });
+    return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict, alerts, alertmanager, dashboard });
 };
 
 async function cloudModules() {

@@ -22,7 +22,7 @@ export class AsmMesh extends pulumi.ComponentResource {
     constructor(name: string, args: AsmMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:cloud:AsmMesh", name, {}, opts);
         // The attach needs the cluster's id, so the mesh starts only once ACK is running, in parallel with
-        // the node pool (README: The critical path). The provider has no separate attach resource that would
+        // the node pool (docs/operations.md: The critical path). The provider has no separate attach resource that would
         // let the mesh start alongside the cluster.
         this.mesh = new alicloud.servicemesh.ServiceMesh(`${name}-asm`, {
             serviceMeshName: args.name,

@@ -13,7 +13,7 @@ import {
 } from "../lib/certContract";
 import { AGENT_METRICS, SELF_JOBS } from "../lib/alertRules";
 import { prometheusImage } from "../lib/images";
-import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
+import { adoptionAnnotations, MONITORING_POD_SECURITY, replicaSpread, withAnnotations } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
 import { discoveryRbacName, prometheusServiceAccount, remoteWriteSecretName } from "../lib/names";
 import { PrometheusReady } from "../lib/prometheusReady";
@@ -63,7 +63,19 @@ export interface MeshPrometheusArgs {
     operator: PrometheusOperator;
     /** Take over objects of the same names made by hand (the guide's Prometheus, mapped by name). */
     adoptExisting: boolean;
+    /**
+     * The Service of an Alertmanager in its own namespace, and the name of its web port, to send alerts to.
+     * It is in the mesh, so alerts go over mTLS with the scrape's certificate.
+     */
+    alertmanager?: { name: string; port: string };
 }
+
+// What the EndpointSlice role of Prometheus's Kubernetes discovery watches: the slices, and the Services
+// and Pods it takes target labels from.
+const DISCOVERY_RULES = [
+    { apiGroups: [""], resources: ["services", "pods"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+];
 
 /**
  * A Prometheus that scrapes sidecar-injected workloads under STRICT mTLS: its own sidecar writes the
@@ -75,6 +87,9 @@ export class MeshPrometheus extends pulumi.ComponentResource {
     /** What service discovery may read in the namespace it discovers in, and nowhere else. */
     readonly role: k8s.rbac.v1.Role;
     readonly roleBinding: k8s.rbac.v1.RoleBinding;
+    /** With an Alertmanager: the same discovery, of its pods in Prometheus's own namespace. */
+    readonly alertmanagerRole?: k8s.rbac.v1.Role;
+    readonly alertmanagerRoleBinding?: k8s.rbac.v1.RoleBinding;
     /** With two or more replicas: a node drain evicts one at a time. */
     readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
     /** The remote write endpoint's credentials, which the Prometheus CR refers to by key. */
@@ -107,16 +122,12 @@ export class MeshPrometheus extends pulumi.ComponentResource {
             metadata: withAnnotations({ name: prometheusServiceAccount(args.name), namespace: this.namespaceName }, adopt),
         }, { parent: this });
 
-        // What the EndpointSlice role of Prometheus's Kubernetes discovery watches (the slices, and the
-        // Services and Pods it takes target labels from), in the one namespace the operator configures it
-        // for (kubernetes_sd_configs namespaces.names), so a Role there is enough.
+        // Discovery watches only the one namespace the operator configures it for (kubernetes_sd_configs
+        // namespaces.names), so a Role there is enough.
         const rbacName = discoveryRbacName(args.namespace, args.name);
         this.role = new k8s.rbac.v1.Role(`${name}-discovery`, {
             metadata: withAnnotations({ name: rbacName, namespace: args.serviceMonitorNamespace }, adopt),
-            rules: [
-                { apiGroups: [""], resources: ["services", "pods"], verbs: ["get", "list", "watch"] },
-                { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-            ],
+            rules: DISCOVERY_RULES,
         }, { parent: this });
 
         // The guide never binds its role, and Prometheus then fails with "endpoints is forbidden".
@@ -126,13 +137,36 @@ export class MeshPrometheus extends pulumi.ComponentResource {
             subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
         }, { parent: this });
 
+        // The operator discovers Alertmanagers with the same EndpointSlice role, in their namespace.
+        if (args.alertmanager) {
+            const amRbac = `${rbacName}-alertmanagers`;
+            this.alertmanagerRole = new k8s.rbac.v1.Role(`${name}-alertmanager-discovery`, {
+                metadata: withAnnotations({ name: amRbac, namespace: this.namespaceName }, adopt),
+                rules: DISCOVERY_RULES,
+            }, { parent: this });
+            this.alertmanagerRoleBinding = new k8s.rbac.v1.RoleBinding(`${name}-alertmanager-discovery`, {
+                metadata: withAnnotations({ name: amRbac, namespace: this.namespaceName }, adopt),
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.alertmanagerRole.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
+            }, { parent: this });
+        }
+        const alerting = args.alertmanager && {
+            alertmanagers: [{
+                namespace: args.namespace,
+                name: args.alertmanager.name,
+                port: args.alertmanager.port,
+                apiVersion: "v2",
+                // The Alertmanager's sidecar admits only mTLS under STRICT; Prometheus's own sidecar
+                // intercepts nothing, so Prometheus presents the mesh certificate itself, as it does to targets.
+                scheme: "https",
+                tlsConfig: scrapeTlsConfig(),
+            }],
+        };
+
         const ownNamespace = { "kubernetes.io/metadata.name": args.namespace };
         // The labels the operator gives every pod of this Prometheus.
         const podLabels = { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": args.name };
-        const spread = args.replicas > 1 ? [
-            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: args.zoneSpread, labelSelector: { matchLabels: podLabels } },
-            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: args.nodeSpread, labelSelector: { matchLabels: podLabels } },
-        ] : undefined;
+        const spread = replicaSpread(args.replicas, podLabels, args.zoneSpread, args.nodeSpread);
 
         const auth = args.remoteWrite?.basicAuth;
         this.remoteWriteSecret = auth && new k8s.core.v1.Secret(`${name}-remote-write`, {
@@ -177,6 +211,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 resources: args.resources,
                 externalLabels: args.externalLabels,
                 ...(remoteWrite ? { remoteWrite } : {}),
+                ...(alerting ? { alerting } : {}),
                 ...(spread ? { topologySpreadConstraints: spread } : {}),
                 serviceAccountName: this.serviceAccount.metadata.name,
                 podMetadata: { labels: { ...SIDECAR_INJECT_LABELS }, annotations: sidecarAnnotations() },
@@ -184,9 +219,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 volumeMounts: [prometheusCertMount()],
                 // Merged by name into the operator's prometheus container: not Ready until the certificate exists.
                 containers: [{ name: "prometheus", startupProbe: certFilesStartupProbe() }],
-                // Not root, as the operator's own examples run it (the operator sets no user). fsGroup makes the
-                // memory volume where the sidecar (uid 1337) writes the certificate group-owned by Prometheus's group.
-                securityContext: { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: MONITORING_POD_SECURITY,
                 // EndpointSlices, which the Role grants: the v1 Endpoints API is deprecated since Kubernetes 1.33.
                 serviceDiscoveryRole: "EndpointSlice",
                 serviceMonitorSelector: { matchLabels: this.serviceMonitorLabels },
@@ -208,7 +241,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 // the operator checks only a ServiceMonitor's own tlsConfig, so our class is unaffected.
                 arbitraryFSAccessThroughSMs: { deny: true },
             },
-        }, { parent: this, dependsOn: [args.operator, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : [])] });
+        }, { parent: this, dependsOn: [args.operator, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : []), ...(this.alertmanagerRoleBinding ? [this.alertmanagerRoleBinding] : [])] });
 
         // Each replica scrapes its own pod over localhost, which the sidecar never intercepts: its health
         // metrics, and the agent's remaining lifetime of the certificate it presents (the alerts read both).

@@ -28,9 +28,9 @@ export class MtlsScrapeAlerts extends pulumi.ComponentResource {
 
     constructor(name: string, args: MtlsScrapeAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MtlsScrapeAlerts", name, {}, opts);
-        const { targetDownFor, noTargetFor, certTtlSeconds, certRemainingPercent, runbookBase, remoteWrite } = args;
+        const { targetDownFor, noTargetFor, certTtlSeconds, certRemainingPercent, runbookBase, remoteWrite, alertmanager } = args;
         const groups = pulumi.all([args.namespace, pulumi.all(args.appNamespaces), pulumi.all(args.scrapePools)]).apply(([namespace, appNamespaces, scrapePools]) => mtlsAlertGroups({
-            appNamespaces, scrapePools, prometheus: `${namespace}/${args.prometheusName}`, targetDownFor, noTargetFor, certTtlSeconds, certRemainingPercent, runbookBase, remoteWrite,
+            appNamespaces, scrapePools, prometheus: `${namespace}/${args.prometheusName}`, targetDownFor, noTargetFor, certTtlSeconds, certRemainingPercent, runbookBase, remoteWrite, alertmanager,
         }));
         this.rule = new k8s.apiextensions.CustomResource(`${name}-rules`, {
             apiVersion: "monitoring.coreos.com/v1",

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as YAML from "yaml";
+import { alertmanagerConfig } from "../lib/alertmanager";
 import { mtlsAlertGroups, MtlsAlertOptions } from "../lib/alertRules";
 import { parseConfig } from "../lib/config";
 import { mtlsScrapeDashboard, withAllValues } from "../lib/dashboard";
@@ -17,9 +18,9 @@ import { promtoolTest, RULE_TESTS } from "./support/promtool";
 import { toolchainBin } from "./support/world";
 
 /** The options the default stack passes (config defaults), for Prometheus monitoring/mesh scraping bookinfo/productpage. */
-function stackOptions(config: Record<string, string> = {}, remoteWrite = true): MtlsAlertOptions {
+function stackOptions(config: Record<string, string> = {}, remoteWrite = true, alertmanager = true): MtlsAlertOptions {
     const cfg = parseConfig({ "alicloud:region": "cn-hangzhou", ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`asm-prometheus-mtls:${k}`, v])) });
-    return { ...cfg.alerts!, appNamespaces: ["bookinfo"], scrapePools: ["serviceMonitor/bookinfo/productpage/0"], prometheus: "monitoring/mesh", remoteWrite };
+    return { ...cfg.alerts!, appNamespaces: ["bookinfo"], scrapePools: ["serviceMonitor/bookinfo/productpage/0"], prometheus: "monitoring/mesh", remoteWrite, alertmanager };
 }
 
 let promtool = "";
@@ -59,9 +60,10 @@ describe("alert rules under promtool", () => {
     });
 
     test("test rules: each alert fires on its series and not on the others, at the boundary of its for", () => {
-        const r = promtoolTest(promtool, dir, { groups: mtlsAlertGroups(stackOptions()) }, ["mtls-scrape.test.yaml", "remote-write.test.yaml"]);
+        const files = readdirSync(RULE_TESTS);
+        const r = promtoolTest(promtool, dir, { groups: mtlsAlertGroups(stackOptions()) }, files);
         assert.ok(r.ok, r.out);
-        assert.equal(r.out.match(/SUCCESS/g)?.length, 2, r.out);
+        assert.equal(r.out.match(/SUCCESS/g)?.length, files.length, r.out);
     });
 
     test("every alert has a case where it fires and one where it does not", () => {
@@ -88,4 +90,53 @@ describe("alert rules under promtool", () => {
             assert.deepEqual([...new Set(failed)], [alert], r.out);
         });
     }
+});
+
+// The Alertmanager configuration the stack writes, under amtool of the same module as the Alertmanager the
+// mesh tests run: it loads, and each kind of alert the rules raise reaches the receiver it should.
+describe("Alertmanager configuration under amtool", () => {
+    let amtool = "";
+    before(() => {
+        amtool = path.join(toolchainBin(), "amtool");
+        dir = mkdtempSync(path.join(os.tmpdir(), "alertmanager-config-"));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** The configuration of a stack with these webhook settings, as the component writes it. */
+    function configFile(settings: Record<string, string>): string {
+        const cfg = parseConfig({ "alicloud:region": "cn-hangzhou", "asm-prometheus-mtls:alertmanager": "true", "asm-prometheus-mtls:alertWebhookUrl": "https://hooks.example/w", ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [`asm-prometheus-mtls:${k}`, v])) });
+        const am = cfg.alertmanager!;
+        const file = path.join(dir, `alertmanager-${Object.keys(settings).join("-") || "default"}.yaml`);
+        writeFileSync(file, YAML.stringify(alertmanagerConfig({ ...am, critical: am.webhooks.critical !== undefined, watchdog: am.webhooks.watchdog !== undefined })));
+        return file;
+    }
+
+    /** The receivers amtool routes an alert of these labels to. */
+    function routes(file: string, labels: Record<string, string>): string[] {
+        const r = spawnSync(amtool, ["config", "routes", "test", `--config.file=${file}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        return r.stdout.trim().split(",").sort();
+    }
+
+    const severities = Object.fromEntries(mtlsAlertGroups(stackOptions()).flatMap((g) => g.rules).map((r) => [r.alert, r.labels.severity]));
+
+    for (const [name, settings] of [["defaults", {}], ["critical and watchdog URLs", { alertCriticalWebhookUrl: "https://pager.example/c", alertWatchdogWebhookUrl: "https://dms.example/p" }]] as const) {
+        test(`check-config loads it (${name})`, () => {
+            const r = spawnSync(amtool, ["check-config", configFile(settings)], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.match(r.stdout, /SUCCESS/);
+        });
+    }
+
+    test("every alert of the rules reaches its receiver by severity; the Watchdog only the dead man's switch", () => {
+        const both = configFile({ alertCriticalWebhookUrl: "https://pager.example/c", alertWatchdogWebhookUrl: "https://dms.example/p" });
+        const plain = configFile({});
+        for (const [alert, severity] of Object.entries(severities)) {
+            const labels = { alertname: alert, severity, namespace: "bookinfo", job: "productpage" };
+            const expected = alert === "Watchdog" ? ["watchdog"] : severity === "critical" ? ["critical"] : ["webhook"];
+            assert.deepEqual(routes(both, labels), expected, alert);
+            assert.deepEqual(routes(plain, labels), alert === "Watchdog" ? ["null"] : ["webhook"], alert);
+        }
+        assert.ok(Object.values(severities).includes("critical") && Object.values(severities).includes("warning"));
+    });
 });

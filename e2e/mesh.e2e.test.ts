@@ -14,8 +14,9 @@ import { AGENT_METRICS, SELF_JOBS } from "../lib/alertRules";
 import { DASHBOARD_UID, GRAFANA_DASHBOARD_LABEL, withAllValues } from "../lib/dashboard";
 import { Cause, checkRemoteWrite, checkTargets, render, Report } from "../lib/verify";
 import { TRUST_DOMAIN } from "./support/istio";
-import { MESH_STACK, MeshWorld, podOf as meshPodOf, restartIstio, runVerify as meshRunVerify, startMeshWorld, stopIstio, upMeshStack } from "./support/meshWorld";
+import { MESH_STACK, MeshWorld, podOf as meshPodOf, restartIstio, runAlertmanagerPod, runVerify as meshRunVerify, startMeshWorld, stopIstio, upMeshStack } from "./support/meshWorld";
 import { PodRunner, RunningPod } from "./support/podRunner";
+import { Notification, startWebhookReceiver, WebhookReceiver } from "./support/webhookReceiver";
 import { eventually, generatedJobs, kubectl, kubectlJson, pulumi, pulumiOk, tearDown, track, World } from "./support/world";
 
 // Mesh in a box: the stack applied with strictMtls to a cluster where istiod's real webhook injects the
@@ -25,6 +26,12 @@ import { eventually, generatedJobs, kubectl, kubectlJson, pulumi, pulumiOk, tear
 
 const STACK = MESH_STACK;
 const INTERVAL_S = 10;
+/** The alerts' for, and Alertmanager's timers, short enough for each negative control to notify. */
+const FOR_S = 20;
+const GROUP_WAIT_S = 5;
+const GROUP_INTERVAL_S = 10;
+/** The issue's goal for a notification after a mistake: for + 2 scrape intervals + group_wait + 30 s. */
+const NOTIFY_GOAL_S = FOR_S + 2 * INTERVAL_S + GROUP_WAIT_S + 30;
 /** Workload certificates live this long, so the test sees the agents renew them (at about half of it). */
 const CERT_TTL_S = 90;
 
@@ -33,6 +40,8 @@ let w: World;
 let runner: PodRunner;
 let prom: RunningPod;
 let pp: RunningPod;
+let am: RunningPod;
+let receiver: WebhookReceiver;
 
 async function podOf(namespace: string, selector: string): Promise<any> {
     return meshPodOf(w, namespace, selector);
@@ -49,16 +58,29 @@ before(async () => {
     const native = process.env.ASM_MESH_NATIVE_SIDECARS;
     m = await startMeshWorld({ certTtl: `${CERT_TTL_S}s`, nativeSidecars: native === undefined ? undefined : native === "true" });
     ({ w, runner } = m);
+    receiver = await startWebhookReceiver("0.0.0.0");
 });
 
-after(() => {
+after(async () => {
     runner?.stopAll();
+    await receiver?.close();
     tearDown();
 });
 
+/** The receiver's URL as the Alertmanager pod reaches it (the node's address), one path per receiver. */
+const hook = (receiverName: string) => `http://${m.nodeAddress}:${receiver.port}/${receiverName}`;
+const firing = (path: string, alert: string) => (n: Notification) => n.path === `/${path}` && n.alerts.some((a) => a.name === alert && a.status === "firing");
+const resolved = (path: string, alert: string) => (n: Notification) => n.path === `/${path}` && n.alerts.some((a) => a.name === alert && a.status === "resolved");
+
 describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () => {
     test("pulumi up with strictMtls, awaiting real Service endpoints", async () => {
-        await upMeshStack(m, `${INTERVAL_S}s`);
+        await upMeshStack(m, `${INTERVAL_S}s`, {
+            config: {
+                alertmanager: true, alertmanagerReplicas: 1, alertTargetDownFor: `${FOR_S}s`, alertNoTargetFor: `${FOR_S}s`,
+                alertGroupWait: `${GROUP_WAIT_S}s`, alertGroupInterval: `${GROUP_INTERVAL_S}s`, alertWatchdogInterval: `${GROUP_INTERVAL_S}s`,
+            },
+            secrets: { alertWebhookUrl: hook("warning"), alertCriticalWebhookUrl: hook("critical"), alertWatchdogWebhookUrl: hook("watchdog") },
+        });
         assert.deepEqual(kubectlJson(w, ["get", "peerauthentication", "default", "-n", "bookinfo"]).spec, { mtls: { mode: "STRICT" } });
         // Endpoints exist because pods have addresses of the pod network.
         const slices = kubectlJson(w, ["get", "endpointslices", "-n", "bookinfo", "-l", "kubernetes.io/service-name=productpage"]).items;
@@ -233,15 +255,15 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.ok(lifetime <= CERT_TTL_S + 120, `certificate lifetime ${lifetime} s`);
     });
 
-    test("i. least privilege: Prometheus's ServiceAccount reads pods, Services and EndpointSlices where it discovers, nowhere else", () => {
+    test("i. least privilege: Prometheus's ServiceAccount reads pods, Services and EndpointSlices where it discovers (its targets', its Alertmanager's), nowhere else", () => {
         const as = `--as=system:serviceaccount:monitoring:${prom.spec.serviceAccountName}`;
         const can = (verb: string, what: string, ns: string[]) => kubectlCan(["auth", "can-i", verb, what, ...ns, as]);
         for (const what of ["pods", "services", "endpointslices.discovery.k8s.io"]) {
-            for (const verb of ["list", "watch"]) assert.equal(can(verb, what, ["-n", "bookinfo"]), "yes", `${verb} ${what} in bookinfo`);
-            for (const ns of ["monitoring", "default", "kube-system", "istio-system"]) assert.equal(can("list", what, ["-n", ns]), "no", `list ${what} in ${ns}`);
+            for (const ns of ["bookinfo", "monitoring"]) for (const verb of ["list", "watch"]) assert.equal(can(verb, what, ["-n", ns]), "yes", `${verb} ${what} in ${ns}`);
+            for (const ns of ["default", "kube-system", "istio-system"]) assert.equal(can("list", what, ["-n", ns]), "no", `list ${what} in ${ns}`);
             assert.equal(can("list", what, ["--all-namespaces"]), "no", `list ${what} cluster-wide`);
         }
-        assert.equal(can("get", "secrets", ["-n", "bookinfo"]), "no");
+        for (const ns of ["bookinfo", "monitoring"]) assert.equal(can("get", "secrets", ["-n", ns]), "no", `secrets in ${ns}`);
         // And the scrape that the earlier cases saw UP was discovered with exactly these grants.
         assert.deepEqual(kubectlJson(w, ["get", "clusterrolebindings"]).items.filter((b: any) => (b.subjects ?? []).some((s: any) => s.namespace === "monitoring")), []);
     });
@@ -275,6 +297,31 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         assert.deepEqual([...firing], ["Watchdog"]);
     });
 
+    test("m. Alertmanager in the mesh, under a mesh-wide STRICT policy: Prometheus delivers over mTLS with its mesh certificate, the Watchdog reaches the dead man's switch, plain HTTP is refused", async () => {
+        const strict = path.join(w.tmp, "mesh-wide-strict.json");
+        writeFileSync(strict, JSON.stringify({ apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } }));
+        kubectl(w, ["apply", "-f", strict]);
+        const since = Date.now();
+        am = await runAlertmanagerPod(m);
+        const names = [...(am.spec.initContainers ?? []), ...am.spec.containers].map((c: any) => c.name);
+        assert.ok(names.includes("istio-proxy"), names.join(","));
+        // Prometheus found it through the Service's EndpointSlice, with the Role in its own namespace, at https.
+        const url = `https://${am.ip}:9093/api/v2/alerts`;
+        await eventually("Prometheus discovering the Alertmanager", async () => ((await promApi("/api/v1/alertmanagers")).activeAlertmanagers.some((a: any) => a.url === url) ? true : undefined), 60_000);
+        // Prometheus -> the Alertmanager's STRICT sidecar (mTLS) -> Alertmanager -> its sidecar's outbound -> the webhook.
+        const ping = await receiver.waitFor("of the Watchdog at the dead man's switch", since, firing("watchdog", "Watchdog"), 120_000);
+        process.stdout.write(`the Watchdog reached the dead man's switch ${(ping.at - since) / 1000} s after the Alertmanager pod started\n`);
+        await receiver.waitFor("of the Watchdog again", ping.at + 1, firing("watchdog", "Watchdog"), 3 * GROUP_INTERVAL_S * 1000);
+        const log = readFileSync(am.log("envoy-stand-in"), "utf8");
+        assert.doesNotMatch(log, /refused: client certificate/, "Prometheus's certificate admitted");
+        // Without the mesh certificate, the Alertmanager's sidecar refuses the connection.
+        const plain = await fetch(`http://${am.ip}:9093/api/v2/status`).then((r) => `HTTP ${r.status}`, (e) => `error ${e.cause?.code ?? e.message}`);
+        assert.match(plain, /^error /, plain);
+        await eventually("the plain request refused", () => (/refused: plaintext/.test(readFileSync(am.log("envoy-stand-in"), "utf8")) ? true : undefined), 10_000);
+        // A healthy mesh: nothing but the Watchdog.
+        assert.deepEqual(receiver.received.filter((n) => n.path !== "/watchdog").map((n) => `${n.path} ${n.alerts.map((a) => a.name)}`), []);
+    });
+
     test("l. the dashboard, from its ConfigMap as Grafana's sidecar finds it: every query of every panel returns data from the real Prometheus", async () => {
         const maps = kubectlJson(w, ["get", "configmaps", "--all-namespaces", "-l", Object.entries(GRAFANA_DASHBOARD_LABEL).map(([k, v]) => `${k}=${v}`).join(",")]).items;
         assert.deepEqual(maps.map((c: any) => `${c.metadata.namespace}/${Object.keys(c.data).join(",")}`), [`monitoring/${DASHBOARD_UID}.json`]);
@@ -301,6 +348,9 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         const expires = Date.parse(new X509Certificate(readFileSync(promCert)).validTo);
         process.stdout.write(`istiod stopped: MeshCertificateNotRenewed firing after ${(fired - stopped) / 1000} s, ${(expires - fired) / 1000} s before the certificate expires\n`);
         assert.ok(fired < expires, `the alert fired at ${new Date(fired).toISOString()}, the certificate expires at ${new Date(expires).toISOString()}`);
+        // Delivered while Prometheus's certificate still opens the Alertmanager's sidecar.
+        const note = await receiver.waitFor("of MeshCertificateNotRenewed", stopped, firing("warning", "MeshCertificateNotRenewed"), Math.max(1000, expires - Date.now()));
+        process.stdout.write(`MeshCertificateNotRenewed delivered to the warning webhook ${(note.at - stopped) / 1000} s after istiod stopped, ${(expires - note.at) / 1000} s before the certificate expires\n`);
         // npm run verify lists it under its table (the targets are still UP: it exits 0).
         const v = runVerify(["--timeout", "30"]);
         assert.equal(v.status, 0, v.stdout + v.stderr);
@@ -341,7 +391,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         const before = Number((await promApi(query)).result[0]?.value[1] ?? 0);
         assert.ok(before >= 2, `${before} samples scraped before the delete`);
 
-        // What README's sizing starts from (printed, not asserted): this Prometheus's footprint and its head series.
+        // What the sizing of docs/operations.md starts from (printed, not asserted): this Prometheus's footprint and its head series.
         const own = await (await fetch(`http://${prom.ip}:9090/metrics`)).text();
         const figure = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(own)?.[1] ?? NaN);
         const [rss, heap, series, cpu, started] = ["process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "prometheus_tsdb_head_series", "process_cpu_seconds_total", "process_start_time_seconds"].map(figure);
@@ -363,17 +413,30 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
 
     describe("g. negative controls: each mistake takes the target down, and verify names its cause", () => {
 
-        /** Waits until verify reports this cause (the target DOWN or absent), then until the undo brings it back UP. */
-        async function control(cause: Cause, mistake: () => Promise<void> | void, undo: () => Promise<void> | void): Promise<Report> {
+        /**
+         * Waits until verify reports this cause (the target DOWN or absent) and, given an alert, until its
+         * notification reaches the critical webhook; then until the undo brings the target back UP and the
+         * resolved notification arrives. Prints the times from the mistake and from the undo.
+         */
+        async function control(cause: Cause, mistake: () => Promise<void> | void, undo: () => Promise<void> | void, alert?: string): Promise<Report> {
+            const t0 = Date.now();
             await mistake();
             const report = await eventually(`verify naming ${cause}`, async () => {
                 const r = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 0, context: verifyContext() });
                 return r.failure?.cause === cause ? r : undefined;
             }, 120_000);
             assert.equal(report.ok, false);
+            const note = alert ? await receiver.waitFor(`of ${alert}`, t0, firing("critical", alert), 3 * NOTIFY_GOAL_S * 1000) : undefined;
+            const t1 = Date.now();
             await undo();
             const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: verifyContext() });
             assert.ok(back.ok, `not UP again after undoing: ${render(back, CHECK_QUERY)}`);
+            if (alert && note) {
+                // A Prometheus restarted by the undo has forgotten the alert and never sends it resolved: the
+                // Alertmanager resolves it when its endsAt passes, 4 resend delays (4 min) after the last send.
+                const done = await receiver.waitFor(`of ${alert} resolved`, t1, resolved("critical", alert), (4 * 60 + 3 * GROUP_INTERVAL_S + 60) * 1000);
+                process.stdout.write(`notification: ${cause}: ${alert} at the critical webhook ${(note.at - t0) / 1000} s after the mistake (goal ${NOTIFY_GOAL_S} s), resolved ${(done.at - t1) / 1000} s after the undo\n`);
+            }
             return report;
         }
 
@@ -382,7 +445,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
         test("scheme http against STRICT: handshake", async () => {
             const r = await control("handshake",
                 () => patch("servicemonitor", "productpage", "bookinfo", [{ op: "replace", path: "/spec/endpoints/0/scheme", value: "http" }]),
-                () => patch("servicemonitor", "productpage", "bookinfo", [{ op: "replace", path: "/spec/endpoints/0/scheme", value: "https" }]));
+                () => patch("servicemonitor", "productpage", "bookinfo", [{ op: "replace", path: "/spec/endpoints/0/scheme", value: "https" }]), "MtlsScrapeTargetDown");
             assert.match(r.rows[0].target, /^http:\/\//);
             assert.match(readFileSync(pp.log("envoy-stand-in"), "utf8"), /refused: plaintext/);
         });
@@ -395,7 +458,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
             const before = refusals("client certificate not from the mesh CA");
             await control("handshake",
                 () => patch("prometheus", "mesh", "monitoring", tls(`${m}/foreign-cert.pem`, `${m}/foreign-key.pem`)),
-                () => patch("prometheus", "mesh", "monitoring", tls(`${m}/${CERT_CONTRACT.files.certChain}`, `${m}/${CERT_CONTRACT.files.key}`)));
+                () => patch("prometheus", "mesh", "monitoring", tls(`${m}/${CERT_CONTRACT.files.certChain}`, `${m}/${CERT_CONTRACT.files.key}`)), "MtlsScrapeTargetDown");
             assert.ok(refusals("client certificate not from the mesh CA") > before, "the stand-in refused the foreign certificate");
         });
 
@@ -407,7 +470,7 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
                     // The command a person runs says the same, through the port-forward, and exits 1.
                     cli = runVerify(["--timeout", "5"]);
                     patch("prometheus", "mesh", "monitoring", [{ op: "add", path: "/spec/scrapeClasses/0/fallbackScrapeProtocol", value: "PrometheusText0.0.4" }]);
-                });
+                }, "MtlsScrapeTargetDown");
             assert.match(r.rows[0].lastError, /text\/html/);
             assert.equal(cli!.status, 1, cli!.stdout + cli!.stderr);
             assert.match(cli!.stdout, /FAILED \(content-type\): Prometheus 3 refused the Content-Type/);
@@ -427,41 +490,58 @@ describe("mesh in a box: Prometheus scrapes productpage over STRICT mTLS", () =>
                 writeFileSync(file, JSON.stringify({ apiVersion: saved.apiVersion, kind: saved.kind, metadata: { name, namespace: "bookinfo", labels: saved.metadata.labels }, roleRef: saved.roleRef, subjects: saved.subjects }));
                 kubectl(w, ["create", "-f", file]);
                 await runner.restart(key, "prometheus");
-            });
+            }, "MtlsScrapeNoTarget");
             assert.match(readFileSync(prom.log("prometheus"), "utf8"), /forbidden/);
         });
 
-        test("the Prometheus namespace without injection: cert-files, the startup probe fails, an awaiting up fails naming the sidecar; pulumi up --refresh heals it", async () => {
+        test("the Prometheus namespace without injection: Prometheus cannot load the mesh certificate its alerting needs and stops at start, naming the file; the startup probe fails; an awaiting up fails naming the sidecar; no alert can leave; pulumi up --refresh heals it", async () => {
             const old = prom;
-            let failedUp = "";
-            await control("cert-files", async () => {
-                kubectl(w, ["label", "namespace", "monitoring", "istio-injection-"]);
-                patch("prometheus", "mesh", "monitoring", [{ op: "remove", path: "/spec/podMetadata/labels/sidecar.istio.io~1inject" }]);
-                prom = await rerunPrometheus(old.uid, false);
-                // The startup probe, as the operator merged it into its container, run in that container: it fails.
-                const container = prom.spec.containers.find((c: any) => c.name === "prometheus");
-                const probe = container.startupProbe.exec.command as string[];
-                const ran = (() => {
-                    try {
-                        return { code: 0, out: runner.exec(`monitoring/${prom.name}`, "prometheus", probe) };
-                    } catch (e) {
-                        return { code: (e as { status: number }).status, out: String((e as { stdout?: string }).stdout) };
-                    }
-                })();
-                assert.equal(ran.code, 1, ran.out);
-                assert.match(ran.out, /no mesh certificate \/etc\/prom-certs\/root-cert\.pem: the pod has no istio-proxy sidecar/);
-                // An up that waits for the Prometheus fails at once, naming the sidecar and the fix (kwok made the pod Ready).
-                await pulumiOk(w, ["config", "set", "--stack", STACK, configKey("awaitPrometheus"), "true"]);
-                const up = await pulumi(w, ["up", "--yes", "--stack", STACK]);
-                failedUp = up.stdout + up.stderr;
-                assert.notEqual(up.code, 0, failedUp);
-            }, async () => {
-                await pulumiOk(w, ["up", "--refresh", "--yes", "--stack", STACK]);
-                prom = await rerunPrometheus(prom.uid, true);
-            });
+            const t0 = Date.now();
+            kubectl(w, ["label", "namespace", "monitoring", "istio-injection-"]);
+            patch("prometheus", "mesh", "monitoring", [{ op: "remove", path: "/spec/podMetadata/labels/sidecar.istio.io~1inject" }]);
+            prom = await rerunPrometheus(old.uid, false);
+            // Prometheus reads the alerting client's certificate files when it loads its configuration (unlike a
+            // scrape pool's, which fail per scrape): without them it does not start, and says which file.
+            const stopped = await eventually("Prometheus stopped, naming the missing certificate", () => {
+                const pr = runner.process(`monitoring/${prom.name}`, "prometheus");
+                const log = readFileSync(prom.log("prometheus"), "utf8");
+                return pr && pr.exitCode !== null && /no such file or directory/.test(log) ? log : undefined;
+            }, 60_000);
+            assert.match(stopped, /\/etc\/prom-certs\/(root-cert|cert-chain|key)\.pem/);
+            // The startup probe, as the operator merged it into its container, run in that container: it fails.
+            const container = prom.spec.containers.find((c: any) => c.name === "prometheus");
+            const probe = container.startupProbe.exec.command as string[];
+            const ran = (() => {
+                try {
+                    return { code: 0, out: runner.exec(`monitoring/${prom.name}`, "prometheus", probe) };
+                } catch (e) {
+                    return { code: (e as { status: number }).status, out: String((e as { stdout?: string }).stdout) };
+                }
+            })();
+            assert.equal(ran.code, 1, ran.out);
+            assert.match(ran.out, /no mesh certificate \/etc\/prom-certs\/root-cert\.pem: the pod has no istio-proxy sidecar/);
+            // An up that waits for the Prometheus fails at once, naming the sidecar and the fix (kwok made the pod Ready).
+            await pulumiOk(w, ["config", "set", "--stack", STACK, configKey("awaitPrometheus"), "true"]);
+            const up = await pulumi(w, ["up", "--yes", "--stack", STACK]);
+            const failedUp = up.stdout + up.stderr;
+            assert.notEqual(up.code, 0, failedUp);
             assert.match(failedUp, new RegExp(`pod ${old.name.replace(/-\d+$/, "")}-\\d+ has no istio-proxy sidecar`));
             assert.match(failedUp, /istio-injection=enabled/);
             assert.match(failedUp, /kubectl -n monitoring delete pod prometheus-mesh-0/);
+            // Nothing evaluates, so nothing is sent: what notices is the dead man's switch, whose Watchdog stops.
+            assert.deepEqual(receiver.received.filter((n) => n.at >= t0 && n.path !== "/watchdog").map((n) => n.path), []);
+
+            await pulumiOk(w, ["up", "--refresh", "--yes", "--stack", STACK]);
+            prom = await rerunPrometheus(prom.uid, true);
+            const back = await checkTargets(`http://${prom.ip}:9090`, { pools: [JOB], query: CHECK_QUERY, deadlineMs: 120_000, context: verifyContext() });
+            assert.ok(back.ok, `not UP again after undoing: ${render(back, CHECK_QUERY)}`);
+            // The new Prometheus delivers again (the Alertmanager still pings the switch with the Watchdog it holds
+            // until that expires, so the receiver alone would not show it): its own counters, errors none.
+            await eventually("the healed Prometheus delivering to the Alertmanager", async () => {
+                const own = await (await fetch(`http://${prom.ip}:9090/metrics`)).text();
+                const total = (name: string) => [...own.matchAll(new RegExp(`^${name}\\{alertmanager="https://${am.ip.replace(/\./g, "\\.")}:9093/api/v2/alerts"\\} (\\S+)$`, "gm"))].reduce((n, x) => n + Number(x[1]), 0);
+                return total("prometheus_notifications_sent_total") > 0 && total("prometheus_notifications_errors_total") === 0 ? true : undefined;
+            }, 120_000);
             await pulumiOk(w, ["preview", "--refresh", "--expect-no-changes", "--stack", STACK]);
         });
     });

@@ -21,7 +21,7 @@ export async function refuseHandMadeInstall(login: ClusterLogin, declared: Decla
     if (found.length === 0) return;
     throw new Error(
         `the cluster already has Deployment ${found.join(", ")}, made outside Pulumi (field managers: ${managers.join(", ") || "none"}). ` +
-        `Set ${configKey("adoptExisting")} true to take over the objects of the same names without deleting them (README: Adopting a hand-made install), or delete them first.`,
+        `Set ${configKey("adoptExisting")} true to take over the objects of the same names without deleting them (docs/operations.md: Adopting a hand-made install), or delete them first.`,
     );
 }
 

@@ -50,6 +50,8 @@ export interface MtlsAlertOptions {
     runbookBase: string;
     /** Prometheus also remote-writes: alert when the endpoint refuses samples. */
     remoteWrite: boolean;
+    /** Prometheus sends its alerts to an Alertmanager: alert when they do not arrive. */
+    alertmanager: boolean;
 }
 
 /** Anchors of the troubleshooting page the mTLS alerts link to; a test finds each in docs/troubleshooting.md. */
@@ -166,6 +168,38 @@ export function mtlsAlertGroups(o: MtlsAlertOptions): RuleGroup[] {
             labels: { severity: "critical" as const },
             annotations: { summary: "Prometheus fails to send samples to remote storage.", description: `Prometheus ${o.prometheus} failed to send {{ printf "%.1f" $value }}% of the samples to {{ $labels.remote_name }}:{{ $labels.url }}`, runbook_url: runbook(RUNBOOK_ANCHORS.remoteWrite) },
         }] : []),
+        // The mixin's notifier alerts (its rulesWithoutHA variant; nonNotifyingAlertmanagerRegEx is empty
+        // by default, so its matcher is left out).
+        ...(o.alertmanager ? [
+            {
+                alert: "PrometheusNotificationQueueRunningFull",
+                expr: `(\n  predict_linear(prometheus_notifications_queue_length{${self}}[5m], 60 * 30)\n>\n  min_over_time(prometheus_notifications_queue_capacity{${self}}[5m])\n)`,
+                for: "15m",
+                labels: { severity: "warning" as const },
+                annotations: { summary: "Prometheus alert notification queue predicted to run full in less than 30m.", description: `Alert notification queue of Prometheus ${o.prometheus} is running full.`, runbook_url: upstreamRunbook("prometheus", "PrometheusNotificationQueueRunningFull") },
+            },
+            {
+                alert: "PrometheusErrorSendingAlertsToSomeAlertmanagers",
+                expr: `(\n  rate(prometheus_notifications_errors_total{${self}}[5m])\n/\n  rate(prometheus_notifications_sent_total{${self}}[5m])\n)\n* 100\n> 1`,
+                for: "15m",
+                labels: { severity: "warning" as const },
+                annotations: { summary: "More than 1% of alerts sent by Prometheus to a specific Alertmanager were affected by errors.", description: `{{ printf "%.1f" $value }}% of alerts sent by Prometheus ${o.prometheus} to Alertmanager {{$labels.alertmanager}} were affected by errors.`, runbook_url: upstreamRunbook("prometheus", "PrometheusErrorSendingAlertsToSomeAlertmanagers") },
+            },
+            {
+                alert: "PrometheusNotConnectedToAlertmanagers",
+                expr: `max_over_time(prometheus_notifications_alertmanagers_discovered{${self}}[5m]) < 1`,
+                for: "10m",
+                labels: { severity: "warning" as const },
+                annotations: { summary: "Prometheus is not connected to any Alertmanagers.", description: `Prometheus ${o.prometheus} is not connected to any Alertmanagers.`, runbook_url: upstreamRunbook("prometheus", "PrometheusNotConnectedToAlertmanagers") },
+            },
+            {
+                alert: "PrometheusErrorSendingAlertsToAnyAlertmanager",
+                expr: `min without (alertmanager) (\n  rate(prometheus_notifications_errors_total{${self}}[5m])\n/\n  rate(prometheus_notifications_sent_total{${self}}[5m])\n)\n* 100\n> 3`,
+                for: "15m",
+                labels: { severity: "critical" as const },
+                annotations: { summary: "Prometheus encounters more than 3% errors sending alerts to any Alertmanager.", description: `{{ printf "%.1f" $value }}% minimum errors while sending alerts from Prometheus ${o.prometheus} to any Alertmanager.`, runbook_url: upstreamRunbook("prometheus", "PrometheusErrorSendingAlertsToAnyAlertmanager") },
+            },
+        ] : []),
         {
             // A dead man's switch: it always fires, so a receiver outside the cluster notices when it stops.
             alert: "Watchdog",

@@ -32,7 +32,7 @@ export function isConfigSecret(key: string): boolean {
 
 type Value = string | number | boolean | string[];
 
-/** What a setting accepts: the text README's table shows, and the check behind it. */
+/** What a setting accepts: the text docs/configuration.md's table shows, and the check behind it. */
 interface Rule {
     accepted: string;
     /** Why the value is refused (what is accepted, with detail where it helps), or undefined when it is not. */
@@ -65,7 +65,7 @@ const REGION = /^[a-z]{2}(-[a-z0-9]+)+$/;
  */
 const MESH_SPECS: Record<string, string[]> = { Default: ["standard"], Pro: ["enterprise", "ultimate"] };
 /**
- * Defaults of the prometheus container's resources (README: Sizing). Memory: the footprint measured in the
+ * Defaults of the prometheus container's resources (docs/operations.md: Sizing). Memory: the footprint measured in the
  * mesh in a box (about 100 MiB resident with a handful of series) plus about 3 kB per head series
  * (Robust Perception's rule of thumb for Prometheus >= 2.20) for 100 000 series, about 400 MiB, rounded
  * up; the limit doubles it for compaction and queries. CPU: ingesting 100 000 series every 30 s is about
@@ -112,6 +112,13 @@ function isCidr(s: string): boolean {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
     return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
 }
+function isHttpUrl(v: string): boolean {
+    try {
+        return ["http:", "https:"].includes(new URL(v).protocol);
+    } catch {
+        return false;
+    }
+}
 const CIDR = rule("an IPv4 CIDR such as 192.168.0.0/16", isCidr);
 const URL_TEMPLATE = rule("an http(s):// or file:// URL containing {version}", (v: string) => {
     if (!v.includes("{version}")) return false;
@@ -131,10 +138,10 @@ const INJECTED_NAMESPACE: Rule = {
     },
 };
 
-/** Every key of the project's config namespace. README's reference table and Pulumi.yaml follow this. */
+/** Every key of the project's config namespace. docs/configuration.md's reference table and Pulumi.yaml follow this. */
 export const SETTINGS = {
     createCluster: { type: "boolean", default: false, description: "Provision a VPC, vSwitches, an ACK managed cluster and a node pool. Off: use an existing cluster." },
-    activateAck: { type: "boolean", default: false, description: "With createCluster: pulumi up activates Container Service for Kubernetes (ACK Pro, pay-as-you-go) in the account before anything is created; a preview never does, it warns. This accepts ACK's terms of service and cannot be undone; off, the account must already have it (README: A fresh account)." },
+    activateAck: { type: "boolean", default: false, description: "With createCluster: pulumi up activates Container Service for Kubernetes (ACK Pro, pay-as-you-go) in the account before anything is created; a preview never does, it warns. This accepts ACK's terms of service and cannot be undone; off, the account must already have it (docs/operations.md: A fresh account)." },
     createMesh: { type: "boolean", default: false, description: "Provision an ASM instance and attach the cluster (needs createCluster)." },
     kubeconfig: { type: "string", secret: true, description: "Existing cluster only: kubeconfig contents (set with --secret). Unset: the ambient kubeconfig." },
     kubeContext: { type: "string", description: "Existing cluster only: context of the kubeconfig to use. Unset: its current context." },
@@ -153,9 +160,9 @@ export const SETTINGS = {
     nodeCount: { type: "integer", default: 2, description: "Nodes in the node pool.", accepts: atLeast(1) },
     deletionProtection: { type: "boolean", default: false, description: "ACK deletion protection (turn on for production)." },
     clusterAdmins: { type: "array", default: [], description: "RAM identities granted ACK's admin role on the created cluster (cs.KubernetesPermission), besides whoever runs up: user:<RAM user id> or role:<RAM role id>, such as the CI deploy role. The provider adds the grant and keeps the identity's other ACK permissions (UpdateUserPermissions in patch mode); the identity also needs a RAM policy that lets it read the cluster (cs:DescribeClusterUserKubeconfig).", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
-    clusterReaders: { type: "array", default: [], description: "RAM identities granted ACK's read-only restricted role on the created cluster, in every namespace: the CI preview role, so a pull request's preview reads the cluster as itself and writes nothing (README: CI setup). Same form and RAM policy as clusterAdmins.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
+    clusterReaders: { type: "array", default: [], description: "RAM identities granted ACK's read-only restricted role on the created cluster, in every namespace: the CI preview role, so a pull request's preview reads the cluster as itself and writes nothing (docs/ci.md). Same form and RAM policy as clusterAdmins.", accepts: eachMatches(/^(user|role):\d+$/, "RAM identities such as user:2xxxxxxxxxxxxxxx or role:3xxxxxxxxxxxxxxx", false) },
     slbInternetEnabled: { type: "boolean", default: true, description: "Public API server endpoint, needed for a kubeconfig usable from outside the VPC (CI, laptops)." },
-    apiServerAllowedCidrs: { type: "array", default: [], description: "With createCluster: client CIDRs (CI runners, offices) allowed to reach the API server, as a whitelist ACL on its load balancer; ACK's control-plane range 100.104.0.0/16 and vpcCidr are added, as ACK requires. The stack creates the ACL; binding it is one command the stack prints (apiServerAclCommand), because the provider cannot attach an ACL to the listener ACK created (README: Restricting the API server). Empty: no restriction.", accepts: rule("a list of IPv4 CIDRs such as [\"203.0.113.0/24\"] without duplicates", (v: string[]) => v.every(isCidr) && new Set(v).size === v.length) },
+    apiServerAllowedCidrs: { type: "array", default: [], description: "With createCluster: client CIDRs (CI runners, offices) allowed to reach the API server, as a whitelist ACL on its load balancer; ACK's control-plane range 100.104.0.0/16 and vpcCidr are added, as ACK requires. The stack creates the ACL; binding it is one command the stack prints (apiServerAclCommand), because the provider cannot attach an ACL to the listener ACK created (docs/operations.md: Restricting the API server). Empty: no restriction.", accepts: rule("a list of IPv4 CIDRs such as [\"203.0.113.0/24\"] without duplicates", (v: string[]) => v.every(isCidr) && new Set(v).size === v.length) },
 
     meshEdition: { type: "string", default: "Pro", description: "ASM edition.", accepts: oneOf(...Object.keys(MESH_SPECS)) },
     meshClusterSpec: { type: "string", description: "ASM instance spec: standard goes with edition Default, enterprise or ultimate with Pro. Unset: standard for Default, enterprise for Pro.", accepts: oneOf(...Object.values(MESH_SPECS).flat()) },
@@ -170,7 +177,7 @@ export const SETTINGS = {
     operatorSha256: { type: "string", description: "sha256 of bundle.yaml. Needed for a version the code does not know; overrides the known digest.", accepts: matches(SHA256, "64 lower-case hex characters") },
     stripCrdDescriptions: { type: "boolean", default: false, description: "Drop the description texts from the CRD schemas: a quarter of the size in the cluster; kubectl explain then shows no text." },
     operatorNamespace: { type: "string", default: "default", description: "Namespace of the operator's Deployment, ServiceAccount and Service. The bundle (and the guide) use default; another name moves them, and their ClusterRoleBinding's subject, into a namespace the stack creates, without sidecar injection. Changing it on a running stack replaces the operator.", accepts: rule(`${DNS_LABEL_TEXT}, not kube-*`, (v: string) => DNS_LABEL.test(v) && !v.startsWith("kube-")) },
-    crdManagement: { type: "string", default: "set", description: "How the operator's CRDs are applied: set, one resource holding their names and digest, applied server-side from the verified download; or provider, one provider-managed CustomResourceDefinition each (retainOnDelete from retainCrds). README: State and speed has both measured.", accepts: oneOf("set", "provider") },
+    crdManagement: { type: "string", default: "set", description: "How the operator's CRDs are applied: set, one resource holding their names and digest, applied server-side from the verified download; or provider, one provider-managed CustomResourceDefinition each (retainOnDelete from retainCrds). docs/design.md: State and speed has both measured.", accepts: oneOf("set", "provider") },
     retainCrds: { type: "boolean", default: true, description: "Keep the monitoring.coreos.com CRDs in the cluster on destroy (deleting a CRD deletes every object of its kind, other teams' included)." },
 
     istioVersion: { type: "string", default: ISTIO.version, description: "Istio tag whose Bookinfo sample is deployed.", accepts: matches(/^\d+\.\d+\.\d+$/, `an Istio tag such as ${ISTIO.version}`) },
@@ -183,16 +190,16 @@ export const SETTINGS = {
     prometheusReplicas: { type: "integer", default: 2, description: "Prometheus replicas (each scrapes every target).", accepts: atLeast(1) },
     prometheusVersion: { type: "string", default: VERSIONS.prometheus.version, description: "Prometheus version (>= v3.0.0: fallbackScrapeProtocol).", accepts: rule(`a Prometheus version >= v3.0.0 such as ${VERSIONS.prometheus.version}`, (v: string) => /^v(\d+)\.\d+\.\d+$/.test(v) && Number(/^v(\d+)/.exec(v)![1]) >= 3) },
     prometheusRetention: { type: "string", default: "15d", description: "How long Prometheus keeps samples (a Prometheus duration). prometheusRetentionSize bounds the same data by size; whichever is reached first applies.", accepts: matches(DURATION, "a Prometheus duration such as 15d or 12h") },
-    prometheusStorageClass: { type: "string", default: "alicloud-disk-topology-alltype", description: "StorageClass of each replica's data volume (the Prometheus CR's storage.volumeClaimTemplate). The default is ACK's: an ESSD disk, or SSD or ultra disk where ESSD is out of stock, created in the zone where the pod is scheduled (WaitForFirstConsumer; README: Storage). Empty: the cluster's default StorageClass.", accepts: matches(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/, "a StorageClass name (lower case letters, digits, '-', '.'), or empty for the cluster's default") },
+    prometheusStorageClass: { type: "string", default: "alicloud-disk-topology-alltype", description: "StorageClass of each replica's data volume (the Prometheus CR's storage.volumeClaimTemplate). The default is ACK's: an ESSD disk, or SSD or ultra disk where ESSD is out of stock, created in the zone where the pod is scheduled (WaitForFirstConsumer; docs/operations.md: Storage). Empty: the cluster's default StorageClass.", accepts: matches(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/, "a StorageClass name (lower case letters, digits, '-', '.'), or empty for the cluster's default") },
     prometheusStorageSize: { type: "string", default: "20Gi", description: "Size of each replica's data volume. 20Gi is the smallest ESSD disk ACK creates.", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 20Gi") },
     prometheusRetentionSize: { type: "string", description: "The most the data may take on disk (Prometheus's retention.size, the WAL included), as Prometheus writes sizes: powers of 2, MB, GB or TB. Unset: 85% of prometheusStorageSize, so compaction has room and the disk never fills.", accepts: matches(PROMETHEUS_BYTES, "a Prometheus size such as 17GB or 512MB") },
     prometheusEphemeralStorage: { type: "boolean", default: false, description: "Keep the data in an emptyDir of prometheusStorageSize instead of a disk: lost whenever a pod is replaced. For throwaway clusters only." },
-    prometheusCpuRequest: { type: "string", default: PROMETHEUS_RESOURCES.cpuRequest, description: "CPU the scheduler reserves for the prometheus container (README: Sizing).", accepts: matches(QUANTITY_CPU, "a CPU quantity such as 250m or 1") },
+    prometheusCpuRequest: { type: "string", default: PROMETHEUS_RESOURCES.cpuRequest, description: "CPU the scheduler reserves for the prometheus container (docs/operations.md: Sizing).", accepts: matches(QUANTITY_CPU, "a CPU quantity such as 250m or 1") },
     prometheusCpuLimit: { type: "string", description: "CPU limit of the prometheus container. Unset: none, so compaction and queries are not throttled beyond the request.", accepts: matches(QUANTITY_CPU, "a CPU quantity such as 500m or 2") },
-    prometheusMemoryRequest: { type: "string", default: PROMETHEUS_RESOURCES.memoryRequest, description: "Memory the scheduler reserves for the prometheus container (README: Sizing).", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 1Gi") },
+    prometheusMemoryRequest: { type: "string", default: PROMETHEUS_RESOURCES.memoryRequest, description: "Memory the scheduler reserves for the prometheus container (docs/operations.md: Sizing).", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 1Gi") },
     prometheusClusterLabel: { type: "string", description: "External label cluster on every series this Prometheus sends or answers with, so series of many clusters stay apart in one backend. Unset: clusterName with createCluster, else kubeContext, else the stack's name.", accepts: matches(LABEL_VALUE, "a label value of letters, digits, '.', '_' or '-' (at most 63)") },
     prometheusEnvironmentLabel: { type: "string", description: "External label environment on every series. Unset: the stack's name.", accepts: matches(LABEL_VALUE, "a label value of letters, digits, '.', '_' or '-' (at most 63)") },
-    remoteWriteUrl: { type: "string", description: "Remote write endpoint Prometheus also sends every sample to: ARMS Managed Service for Prometheus, Thanos Receive, Mimir (README: Many clusters, one backend). Credentials go in remoteWriteUsername and remoteWritePassword, not in the URL. Unset: no remote write.", accepts: rule("an http:// or https:// URL without user or password in it", (v: string) => {
+    remoteWriteUrl: { type: "string", description: "Remote write endpoint Prometheus also sends every sample to: ARMS Managed Service for Prometheus, Thanos Receive, Mimir (docs/operations.md: Many clusters, one backend). Credentials go in remoteWriteUsername and remoteWritePassword, not in the URL. Unset: no remote write.", accepts: rule("an http:// or https:// URL without user or password in it", (v: string) => {
         try {
             const u = new URL(v);
             return ["http:", "https:"].includes(u.protocol) && u.username === "" && u.password === "";
@@ -215,12 +222,22 @@ export const SETTINGS = {
     meshCertTtl: { type: "string", default: "24h", description: "Lifetime of the workload certificates the mesh issues (pilot-agent's SECRET_TTL, 24h unless the mesh's proxy config sets it; ASM runs Istio's agent); MeshCertificateNotRenewed measures the certificate Prometheus presents against it.", accepts: matches(DURATION, "a Prometheus duration such as 24h") },
     alertCertRemainingPercent: { type: "integer", default: 45, description: "MeshCertificateNotRenewed fires when the certificate Prometheus presents has less than this share of meshCertTtl left. The agent renews at 50% give or take 1% (SECRET_GRACE_PERIOD_RATIO, its jitter); 45 leaves its retries 4% of the lifetime (58 minutes of 24h) and still warns 10.8 hours before expiry.", accepts: rule("an integer from 1 to 48 (the agent renews at 49 to 51%)", (v: number) => v >= 1 && v <= 48) },
     alertRunbookUrl: { type: "string", default: "docs/troubleshooting.md", description: "Where the runbook_url of each mTLS alert points, followed by its row's anchor (#no-target and so on): this repository's troubleshooting page, or the URL where your team publishes it.", accepts: matches(/^(https?:\/\/[^\s#]+|[\w./-]+)$/, "an http(s) URL or a path such as docs/troubleshooting.md, without a #fragment") },
+    alertmanager: { type: "boolean", default: false, description: "Run an Alertmanager beside Prometheus (the operator's Alertmanager resource) that delivers the alerts to alertWebhookUrl, routed by severity, the Watchdog to alertWatchdogWebhookUrl. Prometheus reaches it over mTLS with its mesh certificate, so a STRICT PeerAuthentication on the monitoring namespace or the whole mesh does not block it (docs/alerts.md). Needs alertRules." },
+    alertmanagerReplicas: { type: "integer", default: 2, description: "Alertmanager replicas: Prometheus sends every alert to each, and they agree over their gossip port (9094, left out of the mesh) on who notifies, so one node's loss loses no notification.", accepts: atLeast(1) },
+    alertmanagerVersion: { type: "string", default: VERSIONS.alertmanager.version, description: "Alertmanager version (>= v0.25.0: webhook url_file).", accepts: rule(`an Alertmanager version >= v0.25.0 such as ${VERSIONS.alertmanager.version}`, (v: string) => /^v0\.(\d+)\.\d+$/.test(v) && Number(/^v0\.(\d+)/.exec(v)![1]) >= 25) },
+    alertWebhookUrl: { type: "string", secret: true, description: "With alertmanager: the webhook every alert goes to unless a route below takes it (Alertmanager's webhook JSON: a chat bridge, an incident tool, DingTalk through a relay), set with --secret since such URLs carry a token. It reaches Alertmanager as a key of its config Secret, read through url_file.", accepts: rule("an http:// or https:// URL", isHttpUrl) },
+    alertCriticalWebhookUrl: { type: "string", secret: true, description: "With alertmanager: where alerts of severity critical go instead (a pager), set with --secret. Unset: alertWebhookUrl.", accepts: rule("an http:// or https:// URL", isHttpUrl) },
+    alertWatchdogWebhookUrl: { type: "string", secret: true, description: "With alertmanager: a dead man's switch outside the cluster that the always-firing Watchdog pings every alertWatchdogInterval, so it raises the alarm when the pings stop (Prometheus, its rules or Alertmanager broken), set with --secret. Unset: the Watchdog is dropped.", accepts: rule("an http:// or https:// URL", isHttpUrl) },
+    alertWatchdogInterval: { type: "string", default: "5m", description: "With alertWatchdogWebhookUrl: how often the Watchdog pings the dead man's switch; set the switch to raise the alarm after two or three missed pings.", accepts: matches(DURATION, "a Prometheus duration such as 5m") },
+    alertGroupWait: { type: "string", default: "30s", description: "With alertmanager: how long a new group of alerts waits for more before its first notification (Alertmanager's group_wait).", accepts: matches(DURATION, "a Prometheus duration such as 30s") },
+    alertGroupInterval: { type: "string", default: "5m", description: "With alertmanager: how long a group waits before notifying of alerts added to it or resolved (group_interval).", accepts: matches(DURATION, "a Prometheus duration such as 5m") },
+    alertRepeatInterval: { type: "string", default: "4h", description: "With alertmanager: how often an alert still firing is sent again (repeat_interval).", accepts: matches(DURATION, "a Prometheus duration such as 4h") },
     grafanaDashboard: { type: "boolean", default: true, description: "Ship a Grafana dashboard of the mTLS scrape (targets up and down, scrape duration and samples, targets per ServiceMonitor, the mesh certificate's time left, firing alerts) as a ConfigMap labelled grafana_dashboard=1, which the Grafana sidecar of kube-prometheus-stack loads; its JSON imports into any Grafana, ARMS Managed Service for Grafana included (docs/alerts.md)." },
     grafanaDashboardNamespace: { type: "string", description: "Namespace of the dashboard's ConfigMap: one the Grafana sidecar watches (kube-prometheus-stack's watches only Grafana's own unless sidecar.dashboards.searchNamespace is ALL). It must exist. Unset: monitoringNamespace.", accepts: matches(DNS_LABEL, DNS_LABEL_TEXT) },
 
-    imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (README: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
+    imageRegistryMirror: { type: "string", description: "Registry that every image the stack deploys is pulled from instead of its own (Bookinfo's, the operator's, its config reloader's, Prometheus's), the path kept: docker.io/istio/examples-bookinfo-details-v1:1.20.3 becomes <mirror>/istio/examples-bookinfo-details-v1:1.20.3. For clusters that cannot pull from docker.io or quay.io (docs/operations.md: Images in mainland China). Unset: the images' own registries.", accepts: matches(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "a registry host with an optional port and path, without scheme or trailing slash, such as my-acr-registry.cn-hangzhou.cr.aliyuncs.com/mirror") },
     keepOnDestroy: { type: "array", default: [], description: "Parts that pulumi destroy leaves in the cluster: operator (its Deployment, RBAC, Service and own namespace) and bookinfo (its objects and namespace), e.g. an install adopted with adoptExisting that outlives the stack. The CRDs follow retainCrds.", accepts: rule("a list of operator and bookinfo, without duplicates", (v: string[]) => v.every((x) => x === "operator" || x === "bookinfo") && new Set(v).size === v.length) },
-    adoptExisting: { type: "boolean", default: false, description: "Take over objects of the same names that already exist in the cluster, such as an operator bundle and Bookinfo applied by hand with the guide, without deleting them (the Kubernetes provider's upsertExistingObjects). Unset, an existing cluster with such a Deployment made outside Pulumi is refused before anything is applied (README: Adopting a hand-made install)." },
+    adoptExisting: { type: "boolean", default: false, description: "Take over objects of the same names that already exist in the cluster, such as an operator bundle and Bookinfo applied by hand with the guide, without deleting them (the Kubernetes provider's upsertExistingObjects). Unset, an existing cluster with such a Deployment made outside Pulumi is refused before anything is applied (docs/operations.md: Adopting a hand-made install)." },
     awaitPrometheus: { type: "boolean", default: true, description: "Wait, after each change of the Prometheus, until the operator reports it Available, at most 10 minutes, so an up whose Prometheus never runs fails; a pod of the rollout without its istio-proxy sidecar fails it at once, naming the fix. Turn off only where no operator runs the pods (the local kwok cluster)." },
     awaitServiceMonitors: { type: "boolean", default: true, description: "Wait until the operator accepts each ServiceMonitor for the stack's Prometheus (its status, written with the StatusForConfigurationResources feature gate the stack turns on), at most 5 minutes; a rejected one (a scrape class the Prometheus lacks) fails up with the operator's reason. Turn off only where no operator runs (the local kwok cluster)." },
     awaitServiceEndpoints: { type: "boolean", default: true, description: "Wait until each Service of the operator bundle and of Bookinfo has endpoints. Turn off only where endpoints cannot exist (the local kwok cluster: its pod IPs are loopback addresses, which EndpointSlices refuse)." },
@@ -268,7 +285,7 @@ function oidcLogin(env: Record<string, string | undefined>, problems: string[]):
     if (present.length === 0) return undefined;
     const before = problems.length;
     if (present.length < required.length) {
-        problems.push(`${required.filter((n) => !present.includes(n)).join(", ")}: not set while ${present.join(", ")} is; accepted: all three OIDC variables (a CI job's identity, README: CI setup) or none (the provider's ambient credentials)`);
+        problems.push(`${required.filter((n) => !present.includes(n)).join(", ")}: not set while ${present.join(", ")} is; accepted: all three OIDC variables (a CI job's identity, docs/ci.md) or none (the provider's ambient credentials)`);
     }
     const check = (name: string, re: RegExp, what: string) => {
         const v = given(name);
@@ -363,6 +380,16 @@ export interface StackConfig {
     scrape: { services: string[]; interval: string; path: string };
     /** The Grafana dashboard, unset when grafanaDashboard is off; namespace unset: the monitoring namespace. */
     dashboard?: { namespace?: string };
+    /** The Alertmanager, unset when alertmanager is off; the webhook URLs are wrapped as secrets by the component. */
+    alertmanager?: {
+        replicas: number;
+        version: string;
+        webhooks: { default: string; critical?: string; watchdog?: string };
+        groupWait: string;
+        groupInterval: string;
+        repeatInterval: string;
+        watchdogInterval: string;
+    };
     /** The alert rules, unset when alertRules is off. */
     alerts?: { targetDownFor: string; noTargetFor: string; certTtlSeconds: number; certRemainingPercent: number; runbookBase: string };
     downloads: { cacheDir?: string; timeoutSeconds: number };
@@ -434,7 +461,7 @@ function unknownKeyProblems(raw: Record<string, string>): string[] {
         const key = fullKey.slice(PROJECT.length + 1);
         const near = known.map((k) => [k, editDistance(k, key)] as const).sort((x, y) => x[1] - y[1])[0];
         const hint = near && near[1] <= 3 ? `did you mean ${configKey(near[0])}? ` : "";
-        return `${fullKey}: unknown setting; ${hint}accepted keys are listed in README.md (Configuration reference)`;
+        return `${fullKey}: unknown setting; ${hint}accepted keys are listed in docs/configuration.md`;
     });
 }
 
@@ -483,6 +510,23 @@ function prometheusProblems(v: Parsed): string[] {
     return problems;
 }
 
+/** Alertmanager's settings: a webhook to deliver to, rules to deliver, and no receiver without it. */
+function alertmanagerProblems(v: Parsed, raw: Record<string, string>): string[] {
+    const problems: string[] = [];
+    const webhooks = (["alertWebhookUrl", "alertCriticalWebhookUrl", "alertWatchdogWebhookUrl"] as const).filter((k) => raw[configKey(k)] !== undefined);
+    if (v.alertmanager !== true) {
+        for (const k of webhooks) problems.push(`${configKey(k)}: set while ${configKey("alertmanager")} is not true; accepted: receivers only together with the Alertmanager that delivers to them`);
+        return problems;
+    }
+    if (raw[configKey("alertWebhookUrl")] === undefined) {
+        problems.push(`${configKey("alertmanager")}: true is not accepted without ${configKey("alertWebhookUrl")}; accepted: true with a webhook URL set (pulumi config set --secret alertWebhookUrl https://...), where every alert without a route of its own goes`);
+    }
+    if (v.alertRules === false) {
+        problems.push(`${configKey("alertmanager")}: true is not accepted while ${configKey("alertRules")} is false; accepted: alertRules true (the Prometheus loads only the stack's rules, so the Alertmanager would never receive an alert)`);
+    }
+    return problems;
+}
+
 /** The rules that involve more than one setting; each single setting's rule lives in SETTINGS. */
 function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
     const problems: string[] = [];
@@ -513,16 +557,17 @@ function crossKeyProblems(v: Parsed, raw: Record<string, string>): string[] {
     for (const key of ["clusterAdmins", "clusterReaders"] as const) {
         const given = v[key] as string[] | undefined;
         if (!createCluster && given && given.length > 0) {
-            problems.push(`${configKey(key)}: ${JSON.stringify(given)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (grant access to an existing cluster in its ACK console: README, CI setup)`);
+            problems.push(`${configKey(key)}: ${JSON.stringify(given)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (grant access to an existing cluster in its ACK console: docs/ci.md)`);
         }
     }
+    problems.push(...alertmanagerProblems(v, raw));
     const [replicas, nodes] = [v.prometheusReplicas as number | undefined, v.nodeCount as number | undefined];
     if (createCluster && replicas !== undefined && nodes !== undefined && replicas > nodes) {
         problems.push(`${configKey("prometheusReplicas")}: ${replicas} is not accepted with ${configKey("nodeCount")} ${nodes}; accepted: at most one replica per node (each must run on a node of its own, so one node's loss leaves the others)`);
     }
     const allowed = v.apiServerAllowedCidrs as string[] | undefined;
     if (!createCluster && allowed && allowed.length > 0) {
-        problems.push(`${configKey("apiServerAllowedCidrs")}: ${JSON.stringify(allowed)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (an existing cluster's API server ACL is bound in the SLB console: README, Restricting the API server)`);
+        problems.push(`${configKey("apiServerAllowedCidrs")}: ${JSON.stringify(allowed)} is not accepted while ${configKey("createCluster")} is false; accepted: [] (an existing cluster's API server ACL is bound in the SLB console: docs/operations.md, Restricting the API server)`);
     }
     if (v.meshDetachCluster === true && v.createMesh !== true) {
         problems.push(`${configKey("meshDetachCluster")}: true is not accepted while ${configKey("createMesh")} is false; accepted: false (only a mesh this stack creates has a cluster it attached)`);
@@ -562,7 +607,9 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
         const value = convert(key, setting, given, problems);
         const refused = value === undefined ? undefined : setting.accepts?.refuse(value as never);
         if (refused !== undefined) {
-            problems.push(`${configKey(key)}: ${show(Array.isArray(value) ? JSON.stringify(value) : String(value))} is not accepted; accepted: ${refused}`);
+            // A secret's value never reaches an error message, which the engine prints and CI logs keep.
+            const shown = setting.secret ? "the secret value" : show(Array.isArray(value) ? JSON.stringify(value) : String(value));
+            problems.push(`${configKey(key)}: ${shown} is not accepted; accepted: ${refused}`);
             continue;
         }
         v[key] = value;
@@ -651,6 +698,15 @@ export function parseConfig(raw: Record<string, string>, isSecret: (key: string)
             certTtlSeconds: durationSeconds(str("meshCertTtl")),
             certRemainingPercent: v.alertCertRemainingPercent as number,
             runbookBase: str("alertRunbookUrl"),
+        } : undefined,
+        alertmanager: v.alertmanager ? {
+            replicas: v.alertmanagerReplicas as number,
+            version: str("alertmanagerVersion"),
+            webhooks: { default: str("alertWebhookUrl"), critical: opt("alertCriticalWebhookUrl"), watchdog: opt("alertWatchdogWebhookUrl") },
+            groupWait: str("alertGroupWait"),
+            groupInterval: str("alertGroupInterval"),
+            repeatInterval: str("alertRepeatInterval"),
+            watchdogInterval: str("alertWatchdogInterval"),
         } : undefined,
         downloads: { cacheDir: opt("manifestCacheDir"), timeoutSeconds: v.downloadTimeoutSeconds as number },
         renderDir: opt("renderYamlToDirectory"),

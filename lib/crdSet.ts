@@ -218,7 +218,7 @@ async function refuseForeign(call: Call, crds: KubeObject[], dryRun = false): Pr
         if (others.length > 0) foreign.push(`${c.metadata.name} (${[...new Set(others)].join(", ")})`);
     }
     if (foreign.length > 0) {
-        throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (README: Adopting a hand-made install), or remove that tool's ownership first.`);
+        throw new Error(`CRDs managed by another tool: ${foreign.join("; ")}. Nothing was applied. Set ${ADOPT_SETTING} true to take them over (docs/operations.md: Adopting a hand-made install), or remove that tool's ownership first.`);
     }
     return true;
 }

@@ -27,6 +27,14 @@ export function prometheusImage(version: string, mirror: string | undefined): st
     return `${mirrorImage(PROMETHEUS_BASE_IMAGE, mirror)}:${version}`;
 }
 
+/** The operator's default Alertmanager image (its --alertmanager-default-base-image), without a tag. */
+export const ALERTMANAGER_BASE_IMAGE = "quay.io/prometheus/alertmanager";
+
+/** The image of our Alertmanager, through the mirror when there is one. */
+export function alertmanagerImage(version: string, mirror: string | undefined): string {
+    return `${mirrorImage(ALERTMANAGER_BASE_IMAGE, mirror)}:${version}`;
+}
+
 type PodSpec = { containers?: { image?: string; args?: string[] }[]; initContainers?: { image?: string; args?: string[] }[] };
 
 /**

@@ -96,3 +96,22 @@ export function moveNamespace(objects: KubeObject[], from: string, to: string): 
         return { ...moved, subjects: subjects.map((s) => (s.kind === "ServiceAccount" && s.namespace === from ? { ...s, namespace: to } : s)) } as KubeObject;
     });
 }
+
+/**
+ * With two or more replicas, at most one more in any zone and on any node than elsewhere: DoNotSchedule where
+ * the stack knows the nodes span the zones (it made them), ScheduleAnyway on a cluster it found.
+ */
+export function replicaSpread(replicas: number, podLabels: Record<string, string>, zone: "DoNotSchedule" | "ScheduleAnyway", node: "DoNotSchedule" | "ScheduleAnyway") {
+    if (replicas < 2) return undefined;
+    return [
+        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: zone, labelSelector: { matchLabels: podLabels } },
+        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: node, labelSelector: { matchLabels: podLabels } },
+    ];
+}
+
+/**
+ * The pods of the operator's Prometheus and Alertmanager: not root, as the operator's own examples run them
+ * (the operator sets no user). fsGroup makes a memory volume where the sidecar (uid 1337) writes the mesh
+ * certificate group-owned by the container's group.
+ */
+export const MONITORING_POD_SECURITY = { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } } as const;

@@ -27,3 +27,13 @@ export function alertRulesName(prometheusName: string): string {
 export function serviceMonitorScrapePool(namespace: string, name: string, endpoint = 0): string {
     return `serviceMonitor/${namespace}/${name}/${endpoint}`;
 }
+
+/** The Alertmanager's own Service (beside the operator's alertmanager-operated), which Prometheus discovers its pods through. */
+export function alertmanagerServiceName(alertmanagerName: string): string {
+    return `alertmanager-${alertmanagerName}`;
+}
+
+/** The Secret holding alertmanager.yaml and the receivers' URLs (the Alertmanager's configSecret). */
+export function alertmanagerConfigSecretName(alertmanagerName: string): string {
+    return `alertmanager-${alertmanagerName}-config`;
+}

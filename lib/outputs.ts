@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AckCluster } from "../components/ackCluster";
 import type { AsmMesh } from "../components/asmMesh";
+import type { MeshAlertmanager } from "../components/meshAlertmanager";
 import type { MeshPrometheus } from "../components/meshPrometheus";
 import type { MtlsScrapeAlerts } from "../components/mtlsScrapeAlerts";
 import type { MtlsScrapeDashboard } from "../components/mtlsScrapeDashboard";
 import type { MtlsServiceMonitor } from "../components/mtlsServiceMonitor";
 import type { StrictMtls } from "../components/strictMtls";
+import { ALERTMANAGER_WEB_PORT } from "./alertmanager";
 import type { StackConfig } from "./config";
 
 /** Prometheus's port; also the local port of the port-forward. */
@@ -23,6 +25,7 @@ export function stackOutputs(p: {
     monitors: MtlsServiceMonitor[];
     strict?: StrictMtls;
     alerts?: MtlsScrapeAlerts;
+    alertmanager?: MeshAlertmanager;
     dashboard?: MtlsScrapeDashboard;
 }) {
     const ns = p.prometheus.namespaceName;
@@ -42,6 +45,8 @@ export function stackOutputs(p: {
         operatorVersion: p.cfg.operator.version,
         strictMtls: p.strict !== undefined,
         ...(p.alerts ? { alertRules: p.alerts.rule.metadata.name, alerts: p.alerts.alertNames } : {}),
+        // Its API, for amtool or curl: through the port-forward, which reaches the pod on localhost, past the sidecar.
+        ...(p.alertmanager ? { alertmanagerPortForwardCommand: pulumi.interpolate`${kubectl} -n ${ns} port-forward svc/${p.alertmanager.service.metadata.name} ${ALERTMANAGER_WEB_PORT}`, alertmanagerReceivers: p.alertmanager.receivers } : {}),
         // The dashboard's JSON for an import by hand (ARMS Managed Service for Grafana): one command.
         ...(p.dashboard ? { dashboardCommand: pulumi.interpolate`${kubectl} -n ${p.dashboard.configMap.metadata.namespace} get configmap ${p.dashboard.configMap.metadata.name} -o jsonpath='{.data.${p.dashboard.fileName.replace(/\./g, "\\.")}}' > ${p.dashboard.fileName}` } : {}),
         ...(p.cluster ? { clusterId: p.cluster.clusterId, kubeconfig: p.cluster.kubeconfig } : {}),

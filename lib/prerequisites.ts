@@ -34,7 +34,7 @@ export class PrerequisiteError extends Error {
 export const ACTIVATION_DEFERRED =
     `${configKey("activateAck")}: this preview did not open ACK and cannot tell whether it is open (the provider's only way to ask opens it, ` +
     `which accepts ACK's terms and cannot be undone). \`pulumi up\` opens it before creating anything; or open it once yourself in the ACK console ` +
-    `(README: A fresh account) and set ${configKey("activateAck")} false.`;
+    `(docs/operations.md: A fresh account) and set ${configKey("activateAck")} false.`;
 
 /**
  * Before the stack's cluster exists: activates ACK when asked to (the provider's only way to learn whether
@@ -69,7 +69,7 @@ export async function checkAckPrerequisites(cluster: StackConfig["cluster"], pro
     if (missing.length > 0) {
         throw new PrerequisiteError(
             `this account lacks the ACK service roles ${missing.join(", ")}; nothing was created. The account owner (or a RAM user with AliyunRAMFullAccess) ` +
-                `grants them once: open the ACK console and accept "Cloud Resource Access Authorization" (README: A fresh account). ` +
+                `grants them once: open the ACK console and accept "Cloud Resource Access Authorization" (docs/operations.md: A fresh account). ` +
                 `An account where ACK was never activated also needs ${configKey("activateAck")} true, or activation in the console.`,
         );
     }

@@ -1,11 +1,11 @@
 // Step 4 of the guide as code: ask a running Prometheus whether every ServiceMonitor target of the stack
-// is UP over mTLS, and when one is not, say why in the terms of README's troubleshooting table. It
+// is UP over mTLS, and when one is not, say why in the terms of docs/troubleshooting.md's table. It
 // talks only to Prometheus's HTTP API, so it works the same through a port-forward to a real cluster
 // and against the local one.
 
 import { discoveryRbacName, prometheusServiceAccount, remoteWriteSecretName } from "./names";
 
-/** Every cause verify names; README's troubleshooting table has a row for each (a test keeps them in sync). */
+/** Every cause verify names; docs/troubleshooting.md's table has a row for each (a test keeps them in sync). */
 export const CAUSES = ["no-target", "rbac", "cert-files", "handshake", "http-status", "content-type", "down", "remote-write"] as const;
 export type Cause = (typeof CAUSES)[number];
 
@@ -17,7 +17,7 @@ export interface Context {
     prometheusPod: string;
 }
 
-/** One line per cause: what it means and the next command to run. README's table says the same. */
+/** One line per cause: what it means and the next command to run. docs/troubleshooting.md's table says the same. */
 export function explain(cause: Cause, c: Context, detail = ""): { meaning: string; next: string } {
     const prom = `kubectl -n ${c.monitoringNamespace}`;
     const sa = `system:serviceaccount:${c.monitoringNamespace}:${prometheusServiceAccount(c.prometheusName)}`;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Regenerates the config declarations of Pulumi.yaml, and README.md's reference table and its line of
-// known digests, from SETTINGS in lib/config.ts and versions.json (run `npm run build` first). Tests
+// Regenerates the config declarations of Pulumi.yaml, and docs/configuration.md's reference table and its
+// line of known digests, from SETTINGS in lib/config.ts and versions.json (run `npm run build` first). Tests
 // fail when either file has drifted.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -30,13 +30,15 @@ for (const [k, s] of Object.entries(SETTINGS)) {
     const d = s.default === undefined ? "(unset)" : "`" + JSON.stringify(s.default) + "`";
     rows.push(`| \`${k}\` | ${s.type}${s.secret ? " (secret)" : ""} | ${d} | ${cell(s.description)} | ${s.accepts ? cell(s.accepts.accepted) : ""} |`);
 }
-const readmeFile = path.join(root, "README.md");
-let readme = readFileSync(readmeFile, "utf8");
-const start = readme.indexOf("| key | type | default | meaning |");
-const end = readme.indexOf("\n\n", start);
-readme = readme.slice(0, start) + rows.join("\n") + readme.slice(end);
+const pageFile = path.join(root, "docs", "configuration.md");
+let page = readFileSync(pageFile, "utf8");
+const start = page.indexOf("| key | type | default | meaning |");
+// Without the table's header the slice below would cut the page at random.
+if (start < 0) throw new Error(`${pageFile}: no settings table to replace`);
+const end = page.indexOf("\n\n", start);
+page = page.slice(0, start) + rows.join("\n") + page.slice(end);
 
 const { knownDigestsLine } = require(path.join(root, "dist", "lib", "versions.js"));
-readme = readme.replace(/^Known digests: .*?\.(?= Any other)/ms, knownDigestsLine());
-writeFileSync(readmeFile, readme);
-console.log(`Pulumi.yaml and README.md: ${rows.length - 2} settings`);
+page = page.replace(/^Known digests: .*?\.(?= Any other)/ms, knownDigestsLine());
+writeFileSync(pageFile, page);
+console.log(`Pulumi.yaml and docs/configuration.md: ${rows.length - 2} settings`);

@@ -19,10 +19,10 @@ DEMO="$(asm_cache_root)/demo"
 STACK=local
 export ASM_CLUSTER_DIR="${ASM_CLUSTER_DIR:-$(asm_cache_root)/cluster}"
 export PULUMI_BACKEND_URL="file://$DEMO/state"
-# The file backend rewrites the state twice per step; compressed it is 50 times smaller (README, State and speed).
+# The file backend rewrites the state twice per step; compressed it is 50 times smaller (docs/design.md, State and speed).
 export PULUMI_DIY_BACKEND_ZSTD=true
 # The Kubernetes provider copies the kubeconfig it is given into TMPDIR on every run and never removes it
-# (README, Security notes): keep those copies in the demo's folder, which `down` removes.
+# (docs/security.md): keep those copies in the demo's folder, which `down` removes.
 export TMPDIR="$DEMO/tmp"
 mkdir -p "$TMPDIR"
 MIRROR="${ASM_UPSTREAM_MIRROR:-}"

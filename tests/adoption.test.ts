@@ -21,7 +21,7 @@ describe("adopting a hand-made install", () => {
             bookinfo: [deployment("bookinfo", "productpage-v1", ["kubectl-client-side-apply"])],
         });
         const { error, resources } = await failingProgram(config, [configKey("kubeconfig")]);
-        assert.equal(String(error), `Error: the cluster already has Deployment default/prometheus-operator, bookinfo/productpage-v1, made outside Pulumi (field managers: kube-controller-manager, kubectl-client-side-apply, kubectl-create). Set ${configKey("adoptExisting")} true to take over the objects of the same names without deleting them (README: Adopting a hand-made install), or delete them first.`);
+        assert.equal(String(error), `Error: the cluster already has Deployment default/prometheus-operator, bookinfo/productpage-v1, made outside Pulumi (field managers: kube-controller-manager, kubectl-client-side-apply, kubectl-create). Set ${configKey("adoptExisting")} true to take over the objects of the same names without deleting them (docs/operations.md: Adopting a hand-made install), or delete them first.`);
         assert.deepEqual(resources, []);
     });
 

@@ -76,7 +76,7 @@ const BAD: [string, Record<string, string>, string][] = [
     ["template without {version}", { ...REGION, [configKey("operatorUrlTemplate")]: "https://mirror.example/bundle.yaml" }, `${configKey("operatorUrlTemplate")}: "https://mirror.example/bundle.yaml" is not accepted; accepted: an http(s):// or file:// URL containing {version}`],
     ["template of another scheme", { ...REGION, [configKey("bookinfoUrlTemplate")]: "ftp://m/{version}/b.yaml" }, `${configKey("bookinfoUrlTemplate")}: "ftp://m/{version}/b.yaml" is not accepted`],
     ["typo in a key", { ...REGION, [`${PROJECT}:prometheusReplica`]: "2" }, `${PROJECT}:prometheusReplica: unknown setting; did you mean ${configKey("prometheusReplicas")}?`],
-    ["unknown key", { ...REGION, [`${PROJECT}:colour`]: "blue" }, `${PROJECT}:colour: unknown setting; accepted keys are listed in README.md`],
+    ["unknown key", { ...REGION, [`${PROJECT}:colour`]: "blue" }, `${PROJECT}:colour: unknown setting; accepted keys are listed in docs/configuration.md`],
     ["namespace not a DNS label", { ...REGION, [configKey("appNamespace")]: "Book_Info" }, `${configKey("appNamespace")}: "Book_Info" is not accepted; accepted: a DNS label`],
     ["same namespace twice", { ...REGION, [configKey("appNamespace")]: "apps", [configKey("monitoringNamespace")]: "apps" }, `${configKey("monitoringNamespace")}: "apps" is not accepted; accepted: a namespace other than appNamespace`],
     ["namespace of Kubernetes' own", { ...REGION, [configKey("monitoringNamespace")]: "kube-public" }, `${configKey("monitoringNamespace")}: "kube-public" is not accepted; accepted: not kube-*`],
@@ -167,18 +167,18 @@ describe("config validation", () => {
         }
     });
 
-    test("README documents every setting with the text and the rule of lib/config.ts", () => {
-        const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    test("docs/configuration.md documents every setting with the text and the rule of lib/config.ts", () => {
+        const page = readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
         const cell = (text: string) => text.replace(/\|/g, "\\|");
         for (const [key, s] of Object.entries(SETTINGS) as [string, { description: string; accepts?: { accepted: string } }][]) {
-            const row = readme.split("\n").find((l) => l.startsWith("| `" + key + "` |"));
-            assert.ok(row, `${key}: no row in README's table; run npm run config-docs`);
-            assert.ok(row.includes(cell(s.description)), `${key}: README's text differs from lib/config.ts; run npm run config-docs`);
-            if (s.accepts) assert.ok(row.includes(cell(s.accepts.accepted)), `${key}: README does not show what it accepts; run npm run config-docs`);
+            const row = page.split("\n").find((l) => l.startsWith("| `" + key + "` |"));
+            assert.ok(row, `${key}: no row in docs/configuration.md's table; run npm run config-docs`);
+            assert.ok(row.includes(cell(s.description)), `${key}: docs/configuration.md's text differs from lib/config.ts; run npm run config-docs`);
+            if (s.accepts) assert.ok(row.includes(cell(s.accepts.accepted)), `${key}: docs/configuration.md does not show what it accepts; run npm run config-docs`);
         }
     });
 
-    test("each setting's own rule is in SETTINGS: README shows the CIDR and namespace rules", () => {
+    test("each setting's own rule is in SETTINGS: docs/configuration.md shows the CIDR and namespace rules", () => {
         for (const key of ["vpcCidr", "podCidr", "serviceCidr", "appNamespace", "monitoringNamespace"] as const) {
             assert.ok((SETTINGS[key] as { accepts?: unknown }).accepts, key);
         }

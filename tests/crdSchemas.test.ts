@@ -3,6 +3,7 @@ import Ajv from "ajv";
 import { describe, test } from "node:test";
 import { KubeObject } from "../lib/manifests";
 import { VERSIONS } from "../lib/versions";
+import { configKey } from "../lib/config";
 import { Recorded, runProgram, testConfig } from "./support/harness";
 import { upstreamObjects } from "./support/upstream";
 
@@ -55,7 +56,7 @@ function validator(crds: KubeObject[]) {
 let declared: Recorded[] | undefined;
 async function customResources(): Promise<Recorded[]> {
     if (!declared) {
-        const { resources } = await runProgram(testConfig({ strictMtls: true, scrapeServices: ["productpage", "reviews", "details"] }));
+        const { resources } = await runProgram(testConfig({ strictMtls: true, scrapeServices: ["productpage", "reviews", "details"], alertmanager: true, alertWebhookUrl: "https://hooks.example/w" }), [configKey("alertWebhookUrl")]);
         declared = resources.filter((r) => r.custom && /^kubernetes:(monitoring\.coreos\.com|security\.istio\.io)\//.test(r.type));
     }
     return declared;
@@ -63,10 +64,10 @@ async function customResources(): Promise<Recorded[]> {
 
 describe("custom resources against their CRDs", () => {
     for (const operatorVersion of [VERSIONS.prometheusOperator.version, VERSIONS.prometheusOperator.upgradeFrom]) {
-        test(`Prometheus and ServiceMonitors validate against the bundle of ${operatorVersion}`, async () => {
+        test(`Prometheus, Alertmanager and ServiceMonitors validate against the bundle of ${operatorVersion}`, async () => {
             const check = validator(await upstreamObjects("operator", operatorVersion));
             const monitoring = (await customResources()).filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/"));
-            assert.deepEqual(monitoring.map((r) => r.inputs.kind).sort(), ["Prometheus", "PrometheusRule", "ScrapeConfig", "ScrapeConfig", "ServiceMonitor", "ServiceMonitor", "ServiceMonitor"]);
+            assert.deepEqual(monitoring.map((r) => r.inputs.kind).sort(), ["Alertmanager", "Prometheus", "PrometheusRule", "ScrapeConfig", "ScrapeConfig", "ServiceMonitor", "ServiceMonitor", "ServiceMonitor"]);
             for (const r of monitoring) assert.deepEqual(check(r.inputs as never), [], `${r.inputs.kind} ${r.name}`);
         });
     }

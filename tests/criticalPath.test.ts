@@ -9,7 +9,7 @@ import { Recorded, runProgram, testConfig } from "./support/harness";
 // declares (explicit and through outputs, providers included), with the durations below.
 
 /**
- * Minutes each kind of resource takes to create, as documented or observed (README, "The critical path").
+ * Minutes each kind of resource takes to create, as documented or observed (docs/operations.md, "The critical path").
  * Kubernetes objects other than those named take seconds.
  */
 const MINUTES: Record<string, number> = {
@@ -41,13 +41,13 @@ function criticalPath(resources: Recorded[]): { chain: Recorded[]; minutes: numb
     return [...custom.keys()].map(longestTo).sort((a, b) => b.minutes - a.minutes)[0];
 }
 
-/** The chain as README shows it: kinds of resources (providers left out), and the total. */
+/** The chain as docs/operations.md shows it: kinds of resources (providers left out), and the total. */
 function render(p: { chain: Recorded[]; minutes: number }): string {
     return `${p.chain.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => r.type.split(":").pop()).join(" -> ")}: ${p.minutes.toFixed(1)} min`;
 }
 
 const CLUSTER = { createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], strictMtls: true };
-const readme = () => readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+const page = () => readFileSync(path.join(__dirname, "..", "..", "docs", "operations.md"), "utf8");
 
 describe("the critical path of a first up", () => {
     test("cluster and mesh: the mesh starts only once ACK is running, and the cluster's objects wait for it", async () => {
@@ -57,12 +57,12 @@ describe("the critical path of a first up", () => {
         assert.ok(!mesh.waitsFor.includes("alicloud:cs/nodePool:NodePool::cluster-nodes"));
         const p = criticalPath(resources);
         assert.deepEqual(p.chain.map((r) => r.type.split(":").pop()).filter((t) => t !== "alicloud" && t !== "kubernetes").slice(0, 4), ["Network", "Switch", "ManagedKubernetes", "ServiceMesh"]);
-        assert.ok(readme().includes(render(p)), `README's critical path is not ${render(p)}`);
+        assert.ok(page().includes(render(p)), `docs/operations.md's critical path is not ${render(p)}`);
     });
 
     test("cluster without a mesh: the node pool is on the path instead", async () => {
         const p = criticalPath((await runProgram(testConfig(CLUSTER))).resources);
         assert.deepEqual(p.chain.map((r) => r.type.split(":").pop()).filter((t) => t !== "alicloud" && t !== "kubernetes").slice(0, 4), ["Network", "Switch", "ManagedKubernetes", "NodePool"]);
-        assert.ok(readme().includes(render(p)), `README's critical path is not ${render(p)}`);
+        assert.ok(page().includes(render(p)), `docs/operations.md's critical path is not ${render(p)}`);
     });
 });

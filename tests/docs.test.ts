@@ -40,6 +40,12 @@ describe("documentation links", () => {
         assert.ok(PAGES.length >= 3, PAGES.join(", "));
     });
 
+    // A page under docs/ that the README does not name is one a newcomer never finds.
+    test("README links every page under docs/", () => {
+        const linked = new Set(links(readFileSync(path.join(ROOT, "README.md"), "utf8")).map((l) => l.split("#")[0]));
+        assert.deepEqual(PAGES.filter((p) => p !== "README.md" && !linked.has(p)), []);
+    });
+
     for (const page of PAGES) {
         test(`${page}: every relative link reaches a file, and its anchor a heading or id there`, () => {
             const text = readFileSync(path.join(ROOT, page), "utf8");

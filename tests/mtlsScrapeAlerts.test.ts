@@ -81,7 +81,7 @@ describe("MtlsScrapeAlerts in the stack", () => {
 
 describe("alert rules", () => {
     const defaults = parseConfig({ "alicloud:region": "cn-hangzhou" }).alerts!;
-    const groups = mtlsAlertGroups({ ...defaults, appNamespaces: ["bookinfo"], scrapePools: ["serviceMonitor/bookinfo/productpage/0"], prometheus: "monitoring/mesh", remoteWrite: true });
+    const groups = mtlsAlertGroups({ ...defaults, appNamespaces: ["bookinfo"], scrapePools: ["serviceMonitor/bookinfo/productpage/0"], prometheus: "monitoring/mesh", remoteWrite: true, alertmanager: true });
 
     test("each has a severity, a summary and a runbook; the mTLS ones link to a row of docs/troubleshooting.md", () => {
         const page = readFileSync(path.join(__dirname, "..", "..", "docs", "troubleshooting.md"), "utf8");
@@ -97,7 +97,7 @@ describe("alert rules", () => {
     });
 
     test("alertRunbookUrl moves every mTLS runbook, the anchors kept", () => {
-        const moved = mtlsAlertGroups({ ...defaults, runbookBase: "https://wiki.example/mtls", appNamespaces: ["a"], scrapePools: [], prometheus: "m/p", remoteWrite: false });
+        const moved = mtlsAlertGroups({ ...defaults, runbookBase: "https://wiki.example/mtls", appNamespaces: ["a"], scrapePools: [], prometheus: "m/p", remoteWrite: false, alertmanager: false });
         const urls = moved.flatMap((g) => g.rules).map((r) => r.annotations.runbook_url).filter((u) => !u.startsWith("https://runbooks."));
         assert.ok(urls.length >= 3);
         for (const u of urls) assert.match(u, /^https:\/\/wiki\.example\/mtls#[a-z-]+$/);

@@ -105,24 +105,24 @@ describe("versions.json: one place per version and digest", () => {
         assert.ok(PROVIDER.pluginMayBeOlderBecause.length > 40);
     });
 
-    test("README's known digests are the table's", () => {
+    test("docs/configuration.md's known digests are the table's", () => {
         const line = knownDigestsLine();
         // Every known version is named, so the line cannot silently lose one.
         for (const v of [...Object.keys(OPERATOR.files.bundle.sha256), ...Object.keys(ISTIO.files.bookinfo.sha256)]) assert.ok(line.includes(v), v);
-        assert.ok(read("README.md").includes(line), "run npm run config-docs");
+        assert.ok(read("docs/configuration.md").includes(line), "run npm run config-docs");
     });
 
     test("no pinned version is spelled out in code or prose outside the table and the files generated from it", () => {
         const pinned = [OPERATOR.version, OPERATOR.upgradeFrom, ISTIO.version, VERSIONS.prometheus.version];
         // Generated from the table (and checked by other tests): Pulumi.yaml, go.mod/go.sum, the npm lock;
-        // README's settings table and known-digests line are generated too.
+        // docs/configuration.md's settings table and known-digests line are generated too.
         const generated = /^(versions\.json|Pulumi\.yaml|package(-lock)?\.json|toolchain\/.*\/go\.(mod|sum))$/;
         const files = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).trim().split("\n")
             .filter((f) => !generated.test(f) && /\.(ts|mjs|sh|env|ya?ml|md|json)$|^\.ci\/run$/.test(f) && existsSync(path.join(ROOT, f)));
         const found: string[] = [];
         for (const f of files) {
             let text = read(f);
-            if (f === "README.md") text = text.split("\n").filter((l) => !l.startsWith("| `") && !l.startsWith("Known digests: ")).join("\n");
+            if (f === "docs/configuration.md") text = text.split("\n").filter((l) => !l.startsWith("| `") && !l.startsWith("Known digests: ")).join("\n");
             for (const v of pinned) {
                 // As written, or escaped inside a regular expression literal (v3\.13\.1).
                 const dot = String.raw`(\.|\\\.)`;

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { configKey, SettingName } from "../../lib/config";
 import { VERSIONS } from "../../lib/versions";
 import { productpageDir } from "../../tests/support/upstream";
 import { Istio, ISTIOD_HOST, runIstiod, startIstio, TRUST_DOMAIN } from "./istio";
@@ -48,6 +49,9 @@ function images(bin: string): ImageTable {
             // The image runs as nobody unless the pod says otherwise.
             return { entrypoint: ["/usr/local/bin/prometheus"], binds: { [path.join(bin, "prometheus")]: "/usr/local/bin/prometheus" }, workingDir: "/prometheus", user: 65534 };
         }
+        if (/\/prometheus\/alertmanager:/.test(image)) {
+            return { entrypoint: ["/usr/local/bin/alertmanager"], binds: { [path.join(bin, "alertmanager")]: "/usr/local/bin/alertmanager" }, workingDir: "/alertmanager", user: 65534 };
+        }
         if (/examples-bookinfo-productpage-v1:/.test(image)) {
             return {
                 entrypoint: ["/usr/bin/python3", "productpage.py", "9080"],
@@ -82,11 +86,13 @@ export async function startMeshWorld(o: { certTtl?: string; nativeSidecars?: boo
             if (c.name !== "istio-proxy") return [];
             const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
             const captured = pod.metadata.annotations?.["traffic.sidecar.istio.io/includeInboundPorts"] !== "";
+            const capturesOutbound = pod.metadata.annotations?.["traffic.sidecar.istio.io/includeOutboundIPRanges"] !== "";
             const port = pod.spec.containers.find((x: any) => x.name !== "istio-proxy")?.ports?.[0]?.containerPort;
             return [{
                 name: "envoy-stand-in",
                 argv: ["/usr/bin/node", path.join(ROOT, "dist", "e2e", "support", "envoyStandIn.js"), "--cert-dir", env.OUTPUT_CERTS ?? STAND_IN_CERTS, "--trust-domain", TRUST_DOMAIN,
-                    ...(captured ? ["--inbound", "0.0.0.0:15006", "--upstream", `127.0.0.1:${port}`] : [])],
+                    ...(captured ? ["--inbound", "0.0.0.0:15006", "--upstream", `127.0.0.1:${port}`] : []),
+                    ...(capturesOutbound ? ["--outbound", "0.0.0.0:15001"] : [])],
                 uid: 1337, gid: 1337,
                 // The stand-in reads the certificate contract (lib/), which loads yaml from node_modules.
                 binds: { [path.join(ROOT, "dist")]: path.join(ROOT, "dist"), [path.join(ROOT, "node_modules")]: path.join(ROOT, "node_modules") },
@@ -114,9 +120,10 @@ export async function restartIstio(m: MeshWorld): Promise<void> {
  * pulumi up of the mesh stack (STRICT mTLS, endpoints awaited), then the operator, out of cluster, once its CRDs exist.
  * The alert rules evaluate at the scrape interval and know the certificates' lifetime (certTtl, as istiod was given).
  */
-export async function upMeshStack(m: MeshWorld, scrapeInterval: string): Promise<void> {
+export async function upMeshStack(m: MeshWorld, scrapeInterval: string, extra: { config?: Partial<Record<SettingName, unknown>>; secrets?: Partial<Record<SettingName, string>> } = {}): Promise<void> {
     const certTtl = m.istioOptions.certTtl === undefined ? {} : { meshCertTtl: m.istioOptions.certTtl };
-    await newStack(m.w, MESH_STACK, stackConfig(m.w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval, prometheusEvaluationInterval: scrapeInterval, ...certTtl }));
+    await newStack(m.w, MESH_STACK, stackConfig(m.w, { strictMtls: true, awaitServiceEndpoints: true, scrapeInterval, prometheusEvaluationInterval: scrapeInterval, ...certTtl, ...extra.config }));
+    for (const [k, v] of Object.entries(extra.secrets ?? {})) await pulumiOk(m.w, ["config", "set", "--secret", "--stack", MESH_STACK, configKey(k as SettingName), v!]);
     await pulumiOk(m.w, ["up", "--yes", "--stack", MESH_STACK]);
     startOperator(m.w);
 }
@@ -127,6 +134,11 @@ export async function podOf(w: World, namespace: string, selector: string): Prom
         const items = kubectlJson(w, ["get", "pods", "-n", namespace, "-l", selector]).items.filter((p: any) => p.status?.podIP && !p.metadata.deletionTimestamp);
         return items[0];
     }, 240_000);
+}
+
+/** Runs the Alertmanager's pod as processes, once the operator has made it. */
+export async function runAlertmanagerPod(m: MeshWorld): Promise<RunningPod> {
+    return m.runner.run("monitoring", (await podOf(m.w, "monitoring", "app.kubernetes.io/name=alertmanager")).metadata.name);
 }
 
 /** Runs productpage's pod, then Prometheus's, as processes. */

@@ -422,12 +422,16 @@ export class PodRunner {
         const stand = this.standOf(c, e.api);
         if (stand.emulate === "config-reloader") {
             // The reloader's loop: the Secret volume refreshed as the kubelet refreshes it, the config expanded
-            // again, and Prometheus asked to reload when it changed.
-            const configVolume = e.api.spec.volumes.find((v: any) => v.name === this.mountOf(c, this.reloaderArgs(c).input).name);
+            // again, and the server (Prometheus, Alertmanager) asked to reload when it changed, at its
+            // --reload-url from inside the pod, as the reloader container asks (past the sidecar's capture).
+            const { input, reloadUrl } = this.reloaderArgs(c);
+            const configVolume = e.api.spec.volumes.find((v: any) => v.name === this.mountOf(c, input).name);
             const t = setInterval(() => {
                 try {
                     this.layOut(e, configVolume, false);
-                    if (this.reloadConfig(c, e)) void fetch(`http://${p.ip}:9090/-/reload`, { method: "POST" }).catch(() => undefined);
+                    if (this.reloadConfig(c, e) && reloadUrl) {
+                        spawn("nsenter", [`--net=/proc/${e.pause.pid}/ns/net`, "--", "curl", "-sf", "-m", "10", "-X", "POST", reloadUrl], { stdio: "ignore" }).on("error", () => undefined);
+                    }
                 } catch {
                     // The next round tries again, as the reloader does.
                 }
@@ -480,12 +484,12 @@ export class PodRunner {
         return spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", out, out], detached: true });
     }
 
-    private reloaderArgs(c: any): { input: string; output: string } {
+    private reloaderArgs(c: any): { input: string; output: string; reloadUrl?: string } {
         const arg = (name: string) => (c.args ?? []).find((a: string) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
         const input = arg("config-file");
         const output = arg("config-envsubst-file");
         if (!input || !output) throw new Error(`container ${c.name}: --config-file and --config-envsubst-file expected, args ${JSON.stringify(c.args)}`);
-        return { input, output };
+        return { input, output, reloadUrl: arg("reload-url") };
     }
 
     /**
