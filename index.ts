@@ -11,6 +11,7 @@ import { checkNoHandMadeInstall } from "./lib/adoption";
 import { ALERTMANAGER_PORT_NAME } from "./lib/alertmanager";
 import { checked } from "./lib/checked";
 import { isConfigSecret, parseConfig } from "./lib/config";
+import { adoptionTransformation } from "./lib/kubeObjects";
 import { kubernetesProvider } from "./lib/kubeProvider";
 import { stackOutputs } from "./lib/outputs";
 import { alertmanagerServiceName } from "./lib/names";
@@ -23,6 +24,9 @@ export = async () => {
     const upstream = await checked(() => loadUpstream(cfg));
     // Throws before any resource is registered: the guide's hand-made install, unless adoptExisting.
     await checked(() => checkNoHandMadeInstall(cfg, upstream));
+
+    // Taking over what the guide applied by hand is the stack's choice, made once for every object it declares.
+    if (cfg.adoptExisting) pulumi.runtime.registerStackTransformation(adoptionTransformation());
 
     // Only a stack that creates the cluster loads @pulumi/alicloud, a large module tree (0.1 s a run).
     const ali = cfg.cluster.create ? await cloudModules() : undefined;
@@ -55,10 +59,11 @@ export = async () => {
         objects: upstream.bookinfoObjects,
         namespace: cfg.namespaces.app,
         awaitServiceEndpoints: cfg.awaitServiceEndpoints,
-        adoptExisting: cfg.adoptExisting,
         keepOnDestroy: cfg.keepOnDestroy.bookinfo,
     }, { providers: [kube] });
-    const strict = cfg.mesh.strictMtls ? new StrictMtls("strict-mtls", { app: bookinfo, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds, adoptExisting: cfg.adoptExisting }, { providers: [kube] }) : undefined;
+    const strict = cfg.mesh.strictMtls
+        ? new StrictMtls("strict-mtls", { namespace: bookinfo.namespaceName, mesh, access, apiTimeoutSeconds: cfg.mesh.apiTimeoutSeconds }, { providers: [kube], dependsOn: [bookinfo.namespace, ...(mesh ? [mesh] : [])] })
+        : undefined;
 
     // Prometheus sends to this Service, which the Alertmanager declares.
     const alertmanagerService = cfg.alertmanager && { name: alertmanagerServiceName(cfg.prometheus.name), port: ALERTMANAGER_PORT_NAME };
@@ -69,20 +74,17 @@ export = async () => {
         selfScrapeInterval: cfg.scrape.interval,
         serviceMonitorNamespace: bookinfo.namespaceName,
         alertmanager: alertmanagerService,
-        operator,
         access,
-        adoptExisting: cfg.adoptExisting,
-    }, { providers: [kube] });
+    }, { providers: [kube], dependsOn: [operator] });
 
     const monitors = upstream.scrapeTargets.map((target) => new MtlsServiceMonitor(`monitor-${target.service}`, {
+        namespace: bookinfo.namespaceName,
         target,
-        app: bookinfo,
         interval: cfg.scrape.interval,
         path: cfg.scrape.path,
         prometheus,
-        adoptExisting: cfg.adoptExisting,
-        awaitAcceptance: cfg.awaitServiceMonitors ? access : undefined,
-    }, { providers: [kube] }));
+        awaitAcceptance: cfg.awaitServiceMonitors ? { access, operatorVersion: cfg.operator.version } : undefined,
+    }, { providers: [kube], dependsOn: [operator, bookinfo] }));
 
     const alerts = cfg.alerts && new MtlsScrapeAlerts("alerts", {
         ...cfg.alerts,
@@ -93,7 +95,6 @@ export = async () => {
         scrapePools: monitors.map((m) => m.scrapePool),
         remoteWrite: cfg.prometheus.remoteWrite !== undefined,
         alertmanager: alertmanagerService !== undefined,
-        adoptExisting: cfg.adoptExisting,
     }, { providers: [kube], dependsOn: [operator] });
 
     const alertmanager = cfg.alertmanager && alertmanagerService && new MeshAlertmanager("alertmanager", {
@@ -104,14 +105,12 @@ export = async () => {
         imageRegistryMirror: cfg.imageRegistryMirror,
         zoneSpread: cfg.prometheus.zoneSpread,
         nodeSpread: cfg.prometheus.nodeSpread,
-        adoptExisting: cfg.adoptExisting,
     }, { providers: [kube], dependsOn: [operator] });
 
     const dashboard = cfg.dashboard && new MtlsScrapeDashboard("dashboard", {
         namespace: cfg.dashboard.namespace ?? prometheus.namespaceName,
         appNamespaces: [bookinfo.namespaceName],
         certFloor: cfg.alerts && { ttlSeconds: cfg.alerts.certTtlSeconds, remainingPercent: cfg.alerts.certRemainingPercent },
-        adoptExisting: cfg.adoptExisting,
     }, { providers: [kube] });
 
     return stackOutputs({ cfg, cluster, mesh, prometheus, monitors, strict, alerts, alertmanager, dashboard });

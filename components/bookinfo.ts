@@ -9,8 +9,6 @@ export interface BookinfoArgs {
     namespace: string;
     /** Wait for the Services' endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
-    /** Take over objects of the same names made by hand (the guide's Bookinfo). */
-    adoptExisting: boolean;
     /** Leave the namespace and the objects in the cluster on destroy. */
     keepOnDestroy?: boolean;
 }

@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import { ALERTMANAGER_GOSSIP_PORT, ALERTMANAGER_WEB_PORT, AlertmanagerRouting, alertmanagerConfig, RECEIVERS } from "../lib/alertmanager";
 import { SIDECAR_INJECT_LABELS } from "../lib/certContract";
 import { alertmanagerImage } from "../lib/images";
-import { adoptionAnnotations, MONITORING_POD_SECURITY, replicaSpread, withAnnotations } from "../lib/kubeObjects";
+import { MONITORING_POD_SECURITY, replicaSpread } from "../lib/kubeObjects";
 import { alertmanagerConfigSecretName } from "../lib/names";
 
 export interface MeshAlertmanagerArgs extends Omit<AlertmanagerRouting, "critical" | "watchdog"> {
@@ -22,7 +22,6 @@ export interface MeshAlertmanagerArgs extends Omit<AlertmanagerRouting, "critica
     /** As for Prometheus: whether the replicas must or only should land in different zones and nodes. */
     zoneSpread: "DoNotSchedule" | "ScheduleAnyway";
     nodeSpread: "DoNotSchedule" | "ScheduleAnyway";
-    adoptExisting: boolean;
 }
 
 /** Modest, as kube-prometheus sizes it: Alertmanager holds only the alerts in flight, silences and its notification log. */
@@ -43,7 +42,6 @@ export class MeshAlertmanager extends pulumi.ComponentResource {
 
     constructor(name: string, args: MeshAlertmanagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MeshAlertmanager", name, {}, opts);
-        const adopt = adoptionAnnotations(args.adoptExisting);
         const config = alertmanagerConfig({
             groupWait: args.groupWait, groupInterval: args.groupInterval, repeatInterval: args.repeatInterval, watchdogInterval: args.watchdogInterval,
             critical: args.webhooks.critical !== undefined, watchdog: args.webhooks.watchdog !== undefined,
@@ -56,7 +54,7 @@ export class MeshAlertmanager extends pulumi.ComponentResource {
             ...(args.webhooks.watchdog !== undefined ? { [RECEIVERS.watchdog.key]: args.webhooks.watchdog } : {}),
         };
         this.configSecret = new k8s.core.v1.Secret(`${name}-config`, {
-            metadata: withAnnotations({ name: alertmanagerConfigSecretName(args.name), namespace: args.namespace }, adopt),
+            metadata: { name: alertmanagerConfigSecretName(args.name), namespace: args.namespace },
             // The operator copies every key into the generated Secret it mounts at /etc/alertmanager/config,
             // where the receivers' url_file points.
             stringData: pulumi.secret(pulumi.output(urls).apply((u) => ({ "alertmanager.yaml": YAML.stringify(config), ...u }))),
@@ -70,7 +68,7 @@ export class MeshAlertmanager extends pulumi.ComponentResource {
         this.alertmanager = new k8s.apiextensions.CustomResource(`${name}-alertmanager`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "Alertmanager",
-            metadata: withAnnotations({ name: args.name, namespace: args.namespace }, adopt),
+            metadata: { name: args.name, namespace: args.namespace },
             spec: {
                 replicas: args.replicas,
                 version: args.version,
@@ -91,7 +89,7 @@ export class MeshAlertmanager extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: opts?.dependsOn }); // the caller's: the operator, whose CRD defines the kind
 
         this.service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: withAnnotations({ name: args.service.name, namespace: args.namespace, labels: podLabels }, adopt),
+            metadata: { name: args.service.name, namespace: args.namespace, labels: podLabels },
             spec: {
                 selector: podLabels,
                 ports: [{ name: args.service.port, port: ALERTMANAGER_WEB_PORT, targetPort: args.service.port }],
@@ -99,7 +97,7 @@ export class MeshAlertmanager extends pulumi.ComponentResource {
         }, { parent: this });
 
         this.disruptionBudget = args.replicas > 1 ? new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-            metadata: withAnnotations({ name: `alertmanager-${args.name}`, namespace: args.namespace }, adopt),
+            metadata: { name: `alertmanager-${args.name}`, namespace: args.namespace },
             spec: { maxUnavailable: 1, selector: { matchLabels: podLabels } },
         }, { parent: this }) : undefined;
 

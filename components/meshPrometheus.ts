@@ -13,15 +13,19 @@ import {
 } from "../lib/certContract";
 import { AGENT_METRICS, SELF_JOBS } from "../lib/alertRules";
 import { prometheusImage } from "../lib/images";
-import { adoptionAnnotations, MONITORING_POD_SECURITY, replicaSpread, withAnnotations } from "../lib/kubeObjects";
+import { dependencyList, MONITORING_POD_SECURITY, replicaSpread } from "../lib/kubeObjects";
 import { KubeAccess } from "../lib/kubeProvider";
 import { discoveryRbacName, prometheusServiceAccount, remoteWriteSecretName } from "../lib/names";
 import { PrometheusReady } from "../lib/prometheusReady";
-import type { PrometheusOperator } from "./prometheusOperator";
 
 export interface MeshPrometheusArgs {
-    /** Namespace created for Prometheus (labelled for sidecar injection). */
+    /** Namespace of Prometheus: created and labelled for sidecar injection, or one that exists (createNamespace false). */
     namespace: string;
+    /**
+     * Create the namespace (the default), or use an existing one: its pods are injected through their own
+     * sidecar.istio.io/inject label, whatever the namespace's labels say.
+     */
+    createNamespace?: boolean;
     /** Name of the Prometheus custom resource. */
     name: string;
     replicas: number;
@@ -50,19 +54,15 @@ export interface MeshPrometheusArgs {
     /** An endpoint that receives every sample too, with basic auth (delivered through a Secret). */
     remoteWrite?: { url: string; basicAuth?: { username: pulumi.Input<string>; password: pulumi.Input<string> } };
     /** Hold the deployment until the operator reports the Prometheus Available; fail naming a missing sidecar. */
-    awaitAvailable: boolean;
+    awaitAvailable?: boolean;
     /** The cluster, which the wait asks (with renderDir nothing is awaited). */
-    access: KubeAccess;
+    access?: KubeAccess;
     /** How often Prometheus evaluates its rules. */
     evaluationInterval: string;
     /** How often Prometheus scrapes its own metrics and its sidecar agent's. */
     selfScrapeInterval: string;
     /** The one namespace whose ServiceMonitors this Prometheus picks up. */
     serviceMonitorNamespace: pulumi.Input<string>;
-    /** The operator that reconciles this Prometheus; the custom resource waits for it (its CRDs). */
-    operator: PrometheusOperator;
-    /** Take over objects of the same names made by hand (the guide's Prometheus, mapped by name). */
-    adoptExisting: boolean;
     /**
      * The Service of an Alertmanager in its own namespace, and the name of its web port, to send alerts to.
      * It is in the mesh, so alerts go over mTLS with the scrape's certificate.
@@ -82,7 +82,8 @@ const DISCOVERY_RULES = [
  * workload certificate to a memory volume, and a scrape class presents it.
  */
 export class MeshPrometheus extends pulumi.ComponentResource {
-    readonly namespace: InjectedNamespace["resource"];
+    /** The namespace, when this component creates it. */
+    readonly namespace?: InjectedNamespace["resource"];
     readonly serviceAccount: k8s.core.v1.ServiceAccount;
     /** What service discovery may read in the namespace it discovers in, and nowhere else. */
     readonly role: k8s.rbac.v1.Role;
@@ -107,32 +108,37 @@ export class MeshPrometheus extends pulumi.ComponentResource {
     /** The Service the operator creates for every Prometheus (the target of port-forward). */
     readonly serviceName = "prometheus-operated";
     readonly namespaceName: pulumi.Output<string>;
-    readonly operator: PrometheusOperator;
+    /** namespace/name of the Prometheus custom resource. */
+    readonly ref: pulumi.Output<string>;
 
     constructor(name: string, args: MeshPrometheusArgs, opts?: pulumi.ComponentResourceOptions) {
         super("asm-prometheus-mtls:monitoring:MeshPrometheus", name, {}, opts);
-        this.operator = args.operator;
         this.serviceMonitorLabels = { "monitoring.asm-prometheus-mtls.io/prometheus": args.name };
         this.ruleLabels = this.serviceMonitorLabels;
 
-        ({ resource: this.namespace, name: this.namespaceName } = injectedNamespace(`${name}-ns`, args.namespace, { parent: this }));
-        const adopt = adoptionAnnotations(args.adoptExisting);
+        if (args.createNamespace === false) {
+            this.namespaceName = pulumi.output(args.namespace);
+        } else {
+            ({ resource: this.namespace, name: this.namespaceName } = injectedNamespace(`${name}-ns`, args.namespace, { parent: this }));
+        }
+        // The caller's: the operator, whose CRDs define the custom resources' kinds.
+        const crds = dependencyList(opts?.dependsOn);
 
         this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: withAnnotations({ name: prometheusServiceAccount(args.name), namespace: this.namespaceName }, adopt),
+            metadata: { name: prometheusServiceAccount(args.name), namespace: this.namespaceName },
         }, { parent: this });
 
         // Discovery watches only the one namespace the operator configures it for (kubernetes_sd_configs
         // namespaces.names), so a Role there is enough.
         const rbacName = discoveryRbacName(args.namespace, args.name);
         this.role = new k8s.rbac.v1.Role(`${name}-discovery`, {
-            metadata: withAnnotations({ name: rbacName, namespace: args.serviceMonitorNamespace }, adopt),
+            metadata: { name: rbacName, namespace: args.serviceMonitorNamespace },
             rules: DISCOVERY_RULES,
         }, { parent: this });
 
         // The guide never binds its role, and Prometheus then fails with "endpoints is forbidden".
         this.roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-discovery`, {
-            metadata: withAnnotations({ name: rbacName, namespace: args.serviceMonitorNamespace }, adopt),
+            metadata: { name: rbacName, namespace: args.serviceMonitorNamespace },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.role.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
         }, { parent: this });
@@ -141,11 +147,11 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         if (args.alertmanager) {
             const amRbac = `${rbacName}-alertmanagers`;
             this.alertmanagerRole = new k8s.rbac.v1.Role(`${name}-alertmanager-discovery`, {
-                metadata: withAnnotations({ name: amRbac, namespace: this.namespaceName }, adopt),
+                metadata: { name: amRbac, namespace: this.namespaceName },
                 rules: DISCOVERY_RULES,
             }, { parent: this });
             this.alertmanagerRoleBinding = new k8s.rbac.v1.RoleBinding(`${name}-alertmanager-discovery`, {
-                metadata: withAnnotations({ name: amRbac, namespace: this.namespaceName }, adopt),
+                metadata: { name: amRbac, namespace: this.namespaceName },
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.alertmanagerRole.metadata.name },
                 subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
             }, { parent: this });
@@ -170,7 +176,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
 
         const auth = args.remoteWrite?.basicAuth;
         this.remoteWriteSecret = auth && new k8s.core.v1.Secret(`${name}-remote-write`, {
-            metadata: withAnnotations({ name: remoteWriteSecretName(args.name), namespace: this.namespaceName }, adopt),
+            metadata: { name: remoteWriteSecretName(args.name), namespace: this.namespaceName },
             type: "kubernetes.io/basic-auth",
             // The SDK's Secret sends stringData as a secret, so the state holds it encrypted.
             stringData: { username: auth.username, password: auth.password },
@@ -190,7 +196,7 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         this.prometheus = new k8s.apiextensions.CustomResource(`${name}-prometheus`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "Prometheus",
-            metadata: withAnnotations({ name: args.name, namespace: this.namespaceName }, adopt),
+            metadata: { name: args.name, namespace: this.namespaceName },
             spec: {
                 replicas: args.replicas,
                 version: args.version,
@@ -241,16 +247,16 @@ export class MeshPrometheus extends pulumi.ComponentResource {
                 // the operator checks only a ServiceMonitor's own tlsConfig, so our class is unaffected.
                 arbitraryFSAccessThroughSMs: { deny: true },
             },
-        }, { parent: this, dependsOn: [args.operator, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : []), ...(this.alertmanagerRoleBinding ? [this.alertmanagerRoleBinding] : [])] });
+        }, { parent: this, dependsOn: [...crds, this.roleBinding, ...(this.remoteWriteSecret ? [this.remoteWriteSecret] : []), ...(this.alertmanagerRoleBinding ? [this.alertmanagerRoleBinding] : [])] });
 
         // Each replica scrapes its own pod over localhost, which the sidecar never intercepts: its health
         // metrics, and the agent's remaining lifetime of the certificate it presents (the alerts read both).
         const selfScrape = (suffix: string, jobName: string, spec: object) => new k8s.apiextensions.CustomResource(`${name}-${suffix}`, {
             apiVersion: "monitoring.coreos.com/v1alpha1",
             kind: "ScrapeConfig",
-            metadata: withAnnotations({ name: `prometheus-${args.name}-${suffix}`, namespace: this.namespaceName, labels: this.serviceMonitorLabels }, adopt),
+            metadata: { name: `prometheus-${args.name}-${suffix}`, namespace: this.namespaceName, labels: this.serviceMonitorLabels },
             spec: { jobName, scrapeInterval: args.selfScrapeInterval, ...spec },
-        }, { parent: this, dependsOn: [args.operator] });
+        }, { parent: this, dependsOn: crds });
         this.selfScrapes = [
             selfScrape("self", SELF_JOBS.prometheus, { staticConfigs: [{ targets: ["localhost:9090"] }] }),
             selfScrape("agent", SELF_JOBS.agent, {
@@ -262,19 +268,21 @@ export class MeshPrometheus extends pulumi.ComponentResource {
         ];
 
         // An up whose Prometheus never runs (no sidecar, an image pull refused, a claim never bound) fails here.
-        this.ready = args.awaitAvailable && !args.access.renderDir ? new PrometheusReady(`${name}-ready`, {
+        const access = args.access;
+        this.ready = args.awaitAvailable && access && !access.renderDir ? new PrometheusReady(`${name}-ready`, {
             namespace: this.namespaceName,
             name: this.prometheus.metadata.name,
             generation: this.prometheus.metadata.generation,
             timeoutSeconds: 600,
-            access: args.access,
+            access,
         }, { parent: this }) : undefined;
 
         this.disruptionBudget = args.replicas > 1 ? new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-            metadata: withAnnotations({ name: `prometheus-${args.name}`, namespace: this.namespaceName }, adopt),
+            metadata: { name: `prometheus-${args.name}`, namespace: this.namespaceName },
             spec: { maxUnavailable: 1, selector: { matchLabels: podLabels } },
         }, { parent: this }) : undefined;
 
-        this.registerOutputs({ namespace: this.namespaceName, prometheus: this.prometheus.metadata.name });
+        this.ref = pulumi.interpolate`${this.prometheus.metadata.namespace}/${this.prometheus.metadata.name}`;
+        this.registerOutputs({ namespace: this.namespaceName, prometheus: this.prometheus.metadata.name, ref: this.ref, serviceMonitorLabels: this.serviceMonitorLabels, scrapeClass: this.scrapeClass });
     }
 }

@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MtlsAlertOptions, mtlsAlertGroups } from "../lib/alertRules";
-import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import { alertRulesName } from "../lib/names";
 
 /** The rules' options (lib/alertRules.ts), with what may come from other resources as Inputs. */
@@ -16,8 +15,6 @@ export interface MtlsScrapeAlertsArgs extends Omit<MtlsAlertOptions, "appNamespa
     appNamespaces: pulumi.Input<string>[];
     /** Their scrape pools (MtlsServiceMonitor.scrapePool). */
     scrapePools: pulumi.Input<string>[];
-    /** Take over a rule object of the same name made by hand. */
-    adoptExisting: boolean;
 }
 
 /** The alert rules of the mTLS scrape and of its Prometheus's health, as one PrometheusRule. */
@@ -35,7 +32,7 @@ export class MtlsScrapeAlerts extends pulumi.ComponentResource {
         this.rule = new k8s.apiextensions.CustomResource(`${name}-rules`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "PrometheusRule",
-            metadata: withAnnotations({ name: alertRulesName(args.prometheusName), namespace: args.namespace, labels: args.ruleLabels }, adoptionAnnotations(args.adoptExisting)),
+            metadata: { name: alertRulesName(args.prometheusName), namespace: args.namespace, labels: args.ruleLabels },
             spec: { groups },
         }, { parent: this, dependsOn: opts?.dependsOn }); // the caller's: the operator, whose CRD defines the kind
         this.alertNames = groups.apply((gs) => Object.fromEntries(gs.map((g) => [g.name, g.rules.map((r) => r.alert)])));

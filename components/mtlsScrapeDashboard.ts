@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DASHBOARD_UID, GRAFANA_DASHBOARD_LABEL, mtlsScrapeDashboard } from "../lib/dashboard";
-import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 
 export interface MtlsScrapeDashboardArgs {
     /** Where the ConfigMap goes: a namespace the Grafana sidecar watches. */
@@ -10,8 +9,6 @@ export interface MtlsScrapeDashboardArgs {
     appNamespaces: pulumi.Input<string>[];
     /** Where MeshCertificateNotRenewed fires, drawn as the certificate panels' threshold; unset: none drawn. */
     certFloor?: { ttlSeconds: number; remainingPercent: number };
-    /** Take over a ConfigMap of the same name made by hand. */
-    adoptExisting: boolean;
 }
 
 /** A Grafana dashboard of the mTLS scrape, in a ConfigMap labelled for Grafana's dashboard sidecar. */
@@ -24,7 +21,7 @@ export class MtlsScrapeDashboard extends pulumi.ComponentResource {
         super("asm-prometheus-mtls:monitoring:MtlsScrapeDashboard", name, {}, opts);
         const json = pulumi.all(args.appNamespaces).apply((appNamespaces) => JSON.stringify(mtlsScrapeDashboard({ appNamespaces, certFloor: args.certFloor }), null, 2));
         this.configMap = new k8s.core.v1.ConfigMap(`${name}-dashboard`, {
-            metadata: withAnnotations({ name: `grafana-dashboard-${DASHBOARD_UID}`, namespace: args.namespace, labels: GRAFANA_DASHBOARD_LABEL }, adoptionAnnotations(args.adoptExisting)),
+            metadata: { name: `grafana-dashboard-${DASHBOARD_UID}`, namespace: args.namespace, labels: GRAFANA_DASHBOARD_LABEL },
             data: { [this.fileName]: json },
         }, { parent: this });
         this.registerOutputs({ name: this.configMap.metadata.name, fileName: this.fileName });

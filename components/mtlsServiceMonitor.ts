@@ -1,26 +1,34 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { KubeAccess } from "../lib/kubeProvider";
 import { serviceMonitorScrapePool } from "../lib/names";
 import { MonitorAccepted } from "../lib/prometheusReady";
 import { reportsAcceptance, ScrapeTarget } from "../lib/upstream";
-import type { Bookinfo } from "./bookinfo";
-import type { MeshPrometheus } from "./meshPrometheus";
+
+/** What a ServiceMonitor needs of the Prometheus that scrapes with the mesh certificate (MeshPrometheus has it). */
+export interface MtlsScraper {
+    /** Labels the Prometheus selects ServiceMonitors by. */
+    serviceMonitorLabels: Record<string, string>;
+    /** Its scrape class that presents the mesh certificate. */
+    scrapeClass: string;
+    /** namespace/name of the Prometheus custom resource, whose acceptance the wait reads. */
+    ref: pulumi.Input<string>;
+}
 
 export interface MtlsServiceMonitorArgs {
-    /** The Service to scrape, resolved from the manifest the stack deploys. */
+    /** The namespace of the Service to scrape, where the ServiceMonitor is created. */
+    namespace: pulumi.Input<string>;
+    /** The Service to scrape: its name, the labels it is selected by, the name of its metrics port. */
     target: ScrapeTarget;
-    /** The application the Service belongs to; the ServiceMonitor lives in its namespace. */
-    app: Bookinfo;
     interval: string;
     path: string;
     /** The Prometheus that selects this ServiceMonitor and owns the mTLS scrape class. */
-    prometheus: MeshPrometheus;
-    /** Take over a ServiceMonitor of the same name made by hand (the guide's productpage). */
-    adoptExisting: boolean;
-    /** Where to wait, in up, for the operator to accept it; unset: no wait (no operator runs, or YAML is rendered). */
-    awaitAcceptance?: KubeAccess;
+    prometheus: MtlsScraper;
+    /**
+     * Wait, in up, for the operator (of this version) to accept it; unset: no wait (no operator runs, or YAML
+     * is rendered).
+     */
+    awaitAcceptance?: { access: KubeAccess; operatorVersion: string };
 }
 
 /** A ServiceMonitor scraping one Service over HTTPS with the mesh client certificate. */
@@ -36,7 +44,7 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
         this.serviceMonitor = new k8s.apiextensions.CustomResource(`${name}-sm`, {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "ServiceMonitor",
-            metadata: withAnnotations({ name: args.target.service, namespace: args.app.namespaceName, labels: args.prometheus.serviceMonitorLabels }, adoptionAnnotations(args.adoptExisting)),
+            metadata: { name: args.target.service, namespace: args.namespace, labels: args.prometheus.serviceMonitorLabels },
             spec: {
                 selector: { matchLabels: args.target.selector },
                 // TLS comes from the scrape class: the files it names live in the Prometheus pod, and a
@@ -44,16 +52,17 @@ export class MtlsServiceMonitor extends pulumi.ComponentResource {
                 scrapeClass: args.prometheus.scrapeClass,
                 endpoints: [{ port: args.target.portName, scheme: "https", interval: args.interval, path: args.path }],
             },
-        // After the operator's CRDs and the scraped application.
-        }, { parent: this, dependsOn: [args.prometheus.operator, args.app] });
+        // The caller's: after the operator's CRDs and the scraped application.
+        }, { parent: this, dependsOn: opts?.dependsOn });
 
         // The operator ignores a ServiceMonitor it rejects (a scrape class its Prometheus lacks) without a
         // word; with its status gate on it says so, and up fails with the reason.
-        const access = args.awaitAcceptance;
-        this.accepted = access && !access.renderDir && reportsAcceptance(args.prometheus.operator.version) ? new MonitorAccepted(`${name}-accepted`, {
+        const wait = args.awaitAcceptance;
+        const access = wait?.access;
+        this.accepted = wait && access && !access.renderDir && reportsAcceptance(wait.operatorVersion) ? new MonitorAccepted(`${name}-accepted`, {
             namespace: this.serviceMonitor.metadata.namespace,
             name: this.serviceMonitor.metadata.name,
-            prometheus: pulumi.interpolate`${args.prometheus.namespaceName}/${args.prometheus.prometheus.metadata.name}`,
+            prometheus: args.prometheus.ref,
             generation: this.serviceMonitor.metadata.generation,
             timeoutSeconds: 300,
             access,

@@ -23,7 +23,7 @@ export interface PrometheusOperatorArgs {
     crdManagement: "set" | "provider";
     /** Wait for the operator Service's endpoints (off only where none can exist). */
     awaitServiceEndpoints: boolean;
-    /** Take over CRDs that another tool (kubectl create, Helm) applied. */
+    /** Take over CRDs that another tool (kubectl create, Helm) applied (the CRD set's own apply; the stack's adoption transformation forces the other objects). */
     adoptExisting: boolean;
     /** Leave the operator's objects (not the CRDs: retainCrds) in the cluster on destroy. */
     keepOnDestroy?: boolean;

@@ -2,22 +2,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { askCluster } from "../lib/askCluster";
 import { configKey } from "../lib/config";
-import { adoptionAnnotations, withAnnotations } from "../lib/kubeObjects";
 import type { KubeAccess } from "../lib/kubeProvider";
-import type { AsmMesh } from "./asmMesh";
-import type { Bookinfo } from "./bookinfo";
 
 export interface StrictMtlsArgs {
-    /** The application whose namespace accepts only mutual TLS. */
-    app: Bookinfo;
-    /** The mesh this stack creates, if any: its CRDs must be served first. */
-    mesh?: AsmMesh;
+    /** The namespace that accepts only mutual TLS. */
+    namespace: pulumi.Input<string>;
+    /** A mesh the same program creates, if any: the wait for its API starts once it exists. */
+    mesh?: { meshId: pulumi.Input<string> };
     /** The cluster the provider applies to, asked whether it serves the PeerAuthentication API yet. */
     access: KubeAccess;
     /** How long an up waits for that API; 0: not at all. */
     apiTimeoutSeconds: number;
-    /** Take over a PeerAuthentication "default" made by hand in that namespace. */
-    adoptExisting: boolean;
 }
 
 const PEER_AUTHENTICATIONS = { group: "security.istio.io", version: "v1", resource: "peerauthentications" };
@@ -44,9 +39,10 @@ export class StrictMtls extends pulumi.ComponentResource {
             apiVersion: `${PEER_AUTHENTICATIONS.group}/${PEER_AUTHENTICATIONS.version}`,
             kind: "PeerAuthentication",
             // "default" is the conventional name of a namespace-wide policy.
-            metadata: withAnnotations({ name: "default", namespace: args.app.namespaceName }, adoptionAnnotations(args.adoptExisting)),
+            metadata: { name: "default", namespace: args.namespace },
             spec: { mtls: { mode } },
-        }, { parent: this, dependsOn: [args.app.namespace, ...(args.mesh ? [args.mesh] : [])] });
+        // The caller's: the namespace, and the mesh that serves the kind.
+        }, { parent: this, dependsOn: opts?.dependsOn });
         this.registerOutputs({});
     }
 }

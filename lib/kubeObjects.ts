@@ -39,7 +39,7 @@ export function declareObjects(
     prefix: string,
     objects: KubeObject[],
     opts: pulumi.CustomResourceOptions,
-    { awaitServiceEndpoints = true, adoptExisting = false }: { awaitServiceEndpoints?: boolean; adoptExisting?: boolean } = {},
+    { awaitServiceEndpoints = true }: { awaitServiceEndpoints?: boolean } = {},
 ): pulumi.CustomResource[] {
     const seen = new Set<string>();
     return objects.map((o) => {
@@ -49,7 +49,7 @@ export function declareObjects(
         if (seen.has(key)) throw new Error(`manifest declares ${o.kind} ${o.metadata.name} twice`);
         seen.add(key);
         const skip: Record<string, string> = !awaitServiceEndpoints && o.kind === "Service" ? { "pulumi.com/skipAwait": "true" } : {};
-        return declare({ ...o, metadata: withAnnotations(o.metadata, { ...skip, ...adoptionAnnotations(adoptExisting) }) }, name, opts);
+        return declare({ ...o, metadata: withAnnotations(o.metadata, skip) }, name, opts);
     });
 }
 
@@ -60,6 +60,20 @@ export function declareObjects(
  */
 export function adoptionAnnotations(adoptExisting: boolean): Record<string, string> {
     return adoptExisting ? { "pulumi.com/patchForce": "true" } : {};
+}
+
+/**
+ * adoptExisting for a whole stack: registered by the program (index.ts), it forces the apply of every
+ * Kubernetes object any component declares, so no component takes a switch for it. Namespaces are left
+ * alone: a shared one (default) keeps its labels' other owners.
+ */
+export function adoptionTransformation(): pulumi.ResourceTransformation {
+    return (a) => {
+        if (!a.type.startsWith("kubernetes:") || /^kubernetes:core\/v1:Namespace(Patch)?$/.test(a.type)) return undefined;
+        const metadata = a.props.metadata;
+        if (!metadata || pulumi.Output.isInstance(metadata)) return undefined;
+        return { props: { ...a.props, metadata: withAnnotations(metadata, adoptionAnnotations(true)) }, opts: a.opts };
+    };
 }
 
 /** Metadata with annotations added; without any, it stays as it was (no empty map to diff against). */
@@ -115,3 +129,12 @@ export function replicaSpread(replicas: number, podLabels: Record<string, string
  * certificate group-owned by the container's group.
  */
 export const MONITORING_POD_SECURITY = { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } } as const;
+
+/**
+ * A component's dependsOn option as a list its children can extend: a component passes its caller's
+ * dependencies (the operator whose CRDs define a kind) on to the children that need them.
+ */
+export function dependencyList(d: pulumi.ResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+    if (d === undefined) return [];
+    return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
+}

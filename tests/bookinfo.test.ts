@@ -7,7 +7,7 @@ import { byType, inStack, one } from "./support/harness";
 describe("Bookinfo", () => {
     test("every object lands in its own injected namespace", async () => {
         const objects = await bookinfoObjects();
-        const { resources } = await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true, adoptExisting: false }));
+        const { resources } = await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true }));
         const ns = one(resources, "kubernetes:core/v1:Namespace");
         assert.equal(ns.inputs.metadata.name, "shop");
         assert.equal(ns.inputs.metadata.labels["istio-injection"], "enabled");
@@ -21,7 +21,7 @@ describe("Bookinfo", () => {
 
     test("Services are not awaited only when told so", async () => {
         const objects = await bookinfoObjects();
-        const { resources } = await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: false, adoptExisting: false }));
+        const { resources } = await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: false }));
         const services = byType(resources, "kubernetes:core/v1:Service");
         assert.equal(services.length, 4);
         for (const svc of services) assert.deepEqual(svc.inputs.metadata.annotations, { "pulumi.com/skipAwait": "true" }, svc.name);
@@ -30,7 +30,7 @@ describe("Bookinfo", () => {
 
     test("in default, the guide's namespace: labelled by a server-side patch, never created, and the objects wait for it", async () => {
         const objects = await bookinfoObjects();
-        const { resources } = await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "default", awaitServiceEndpoints: true, adoptExisting: false }));
+        const { resources } = await inStack(() => new Bookinfo("bookinfo", { objects, namespace: "default", awaitServiceEndpoints: true }));
         assert.equal(byType(resources, "kubernetes:core/v1:Namespace").length, 0);
         const patch = one(resources, "kubernetes:core/v1:NamespacePatch");
         assert.deepEqual(patch.inputs.metadata, { name: "default", labels: { "istio-injection": "enabled" } });

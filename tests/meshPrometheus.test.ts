@@ -12,7 +12,7 @@ async function meshPrometheus(extra: Partial<MeshPrometheusArgs> = {}, config: R
     const objects = await operatorObjects();
     return inStack(() => {
         const op = operator(objects);
-        new MeshPrometheus("prometheus", prometheusArgs(op, { replicas: 1, retention: "7d", awaitAvailable: true, ...extra }, config));
+        new MeshPrometheus("prometheus", prometheusArgs({ replicas: 1, retention: "7d", awaitAvailable: true, ...extra }, config), { dependsOn: [op] });
         return op;
     });
 }

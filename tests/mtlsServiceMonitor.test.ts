@@ -33,9 +33,9 @@ describe("MtlsServiceMonitor", () => {
         const [target] = scrapeTargets(objects, ["productpage"], ISTIO_VERSION);
         const { value, resources } = await inStack(() => {
             const op = operator(bundle);
-            const app = new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true, adoptExisting: false });
-            const prometheus = new MeshPrometheus("prometheus", prometheusArgs(op, { replicas: 1, serviceMonitorNamespace: app.namespaceName }));
-            new MtlsServiceMonitor("monitor", { target, app, interval: "15s", path: "/metrics", prometheus, adoptExisting: false });
+            const app = new Bookinfo("bookinfo", { objects, namespace: "shop", awaitServiceEndpoints: true });
+            const prometheus = new MeshPrometheus("prometheus", prometheusArgs({ replicas: 1, serviceMonitorNamespace: app.namespaceName }), { dependsOn: [op] });
+            new MtlsServiceMonitor("monitor", { namespace: app.namespaceName, target, interval: "15s", path: "/metrics", prometheus }, { dependsOn: [op, app] });
             return { op, app, prometheus };
         });
         const sm = one(resources, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor");

@@ -7,8 +7,8 @@ import { inStack, one, registered } from "./support/harness";
 
 function strict(kubeconfig: string, apiTimeoutSeconds: number) {
     return async () => {
-        const app = new Bookinfo("bookinfo", { objects: [], namespace: "shop", awaitServiceEndpoints: true, adoptExisting: false });
-        await registered(new StrictMtls("strict", { app, access: { kubeconfig }, apiTimeoutSeconds, adoptExisting: false }).peerAuthentication);
+        const app = new Bookinfo("bookinfo", { objects: [], namespace: "shop", awaitServiceEndpoints: true });
+        await registered(new StrictMtls("strict", { namespace: app.namespaceName, access: { kubeconfig }, apiTimeoutSeconds }, { dependsOn: [app.namespace] }).peerAuthentication);
         return app;
     };
 }
@@ -16,8 +16,8 @@ function strict(kubeconfig: string, apiTimeoutSeconds: number) {
 describe("StrictMtls", () => {
     test("a namespace-wide STRICT PeerAuthentication in the app's namespace, after that namespace", async () => {
         const { resources } = await inStack(() => {
-            const app = new Bookinfo("bookinfo", { objects: [], namespace: "shop", awaitServiceEndpoints: true, adoptExisting: false });
-            new StrictMtls("strict", { app, access: {}, apiTimeoutSeconds: 0, adoptExisting: false });
+            const app = new Bookinfo("bookinfo", { objects: [], namespace: "shop", awaitServiceEndpoints: true });
+            new StrictMtls("strict", { namespace: app.namespaceName, access: {}, apiTimeoutSeconds: 0 }, { dependsOn: [app.namespace] });
         });
         const pa = one(resources, "kubernetes:security.istio.io/v1:PeerAuthentication");
         assert.deepEqual(pa.inputs.metadata, { name: "default", namespace: "shop" });

@@ -32,9 +32,9 @@ export function operator(objects: KubeObject[]): PrometheusOperator {
 }
 
 /** MeshPrometheus's Args as a stack with this raw config (keys without the project prefix) passes them. */
-export function prometheusArgs(op: PrometheusOperator, extra: Partial<MeshPrometheusArgs> = {}, config: Record<string, string> = {}): MeshPrometheusArgs {
+export function prometheusArgs(extra: Partial<MeshPrometheusArgs> = {}, config: Record<string, string> = {}): MeshPrometheusArgs {
     const cfg = parseConfig({ "alicloud:region": "cn-hangzhou", ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`asm-prometheus-mtls:${k}`, v])) });
-    return { ...cfg.prometheus, namespace: "obs", name: "mesh", selfScrapeInterval: cfg.scrape.interval, serviceMonitorNamespace: "shop", operator: op, access: ACCESS, adoptExisting: false, ...extra };
+    return { ...cfg.prometheus, namespace: "obs", name: "mesh", selfScrapeInterval: cfg.scrape.interval, serviceMonitorNamespace: "shop", access: ACCESS, ...extra };
 }
 
 export const operatorObjects = () => upstreamObjects("operator", OPERATOR_VERSION);
