@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as path from "node:path";
@@ -17,7 +17,7 @@ import { mirrorPath, upstreamObjects } from "../tests/support/upstream";
 import { promtoolTest } from "./support/promtool";
 import { warningLines } from "./support/warnings";
 import {
-    clientKeyData, embeddedKubeconfig, eventually, exists, generatedConfig, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, setConfig, projectAt, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
+    clientKeyData, embeddedKubeconfig, eventually, exists, generatedConfig, generatedJobs, kubectl, kubectlJson, mirrorStats, newStack, plannedChanges, pulumi, pulumiOk, ROOT, setConfig, projectAt, setKubeconfig, setUp, stackConfig, stackWrites, startOperator, stateFile, tearDown, World,
 } from "./support/world";
 
 // The real Pulumi engine applies the stack to a real API server. Cases run in order on one cluster.
@@ -844,6 +844,61 @@ describe("a stack like dev", () => {
         assert.deepEqual(pa.spec, { mtls: { mode: "STRICT" } });
         assert.equal(pa.apiVersion, "security.istio.io/v1");
         await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+    });
+
+    test("f. examples/existing-cluster with the real engine: another team's program adds its own Prometheus, ServiceMonitor and STRICT policy beside the stack's, which the operator reconciles; its destroy leaves the stack's alone", async () => {
+        // The other team's namespace and its own project folder (the example's files, its own stack).
+        kubectl(w, ["create", "namespace", "payments"]);
+        operator = startOperator(w);
+        const dir = path.join(w.tmp, "example");
+        mkdirSync(dir);
+        const example = path.join(ROOT, "examples", "existing-cluster");
+        copyFileSync(path.join(example, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        symlinkSync(path.join(example, "index.ts"), path.join(dir, "index.ts"));
+        symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+        // ts-node compiles the components the example imports with the project's compiler options.
+        writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.join(ROOT, "tsconfig.json"), include: ["index.ts"] }));
+        const run = async (args: string[]) => {
+            const r = await pulumi(w, [...args, "--stack", "example"], { cwd: dir });
+            assert.equal(r.code, 0, `pulumi ${args.join(" ")}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+            return r;
+        };
+        const init = await pulumi(w, ["stack", "init", "example", "--secrets-provider", "passphrase"], { cwd: dir });
+        assert.equal(init.code, 0, init.stderr);
+        await run(["config", "set", "--secret", "kubeconfig", embeddedKubeconfig(w)]);
+        await run(["config", "set", "appNamespace", "payments"]);
+        await run(["config", "set", "awaitAvailable", "false"]);
+        await run(["up", "--yes"]);
+
+        const sm = kubectlJson(w, ["get", "servicemonitor", "checkout", "-n", "payments"]);
+        const prom = kubectlJson(w, ["get", "prometheus", "mesh", "-n", "mesh-monitoring"]);
+        assert.deepEqual(prom.spec.serviceMonitorSelector.matchLabels, sm.metadata.labels);
+        assert.ok(prom.spec.scrapeClasses.some((c: { name: string }) => c.name === sm.spec.scrapeClass));
+        assert.deepEqual(kubectlJson(w, ["get", "peerauthentication", "default", "-n", "payments"]).spec, { mtls: { mode: "STRICT" } });
+        // The real operator makes its StatefulSet and a scrape job for the other team's Service, over https.
+        await eventually("StatefulSet prometheus-mesh in mesh-monitoring", () => (exists(w, "statefulset", "prometheus-mesh", "mesh-monitoring") ? true : undefined));
+        const job = await eventually<any>("the checkout scrape job", () => {
+            try {
+                return (generatedConfig(w, "mesh-monitoring").scrape_configs ?? []).find((j: any) => j.job_name === "serviceMonitor/payments/checkout/0");
+            } catch {
+                return undefined;
+            }
+        });
+        assert.equal(job.scheme, "https");
+        assert.equal(job.tls_config.cert_file, scrapeTlsConfig().certFile);
+        const outputs = JSON.parse((await run(["stack", "output", "--json"])).stdout);
+        assert.equal(outputs.scrapePool, job.job_name);
+        assert.equal(outputs.prometheus, "mesh-monitoring/mesh");
+
+        // Two programs, one cluster: the stack's own objects are untouched, before and after the example goes.
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+        await run(["destroy", "--yes"]);
+        assert.equal(exists(w, "servicemonitor", "checkout", "payments"), false);
+        assert.equal(exists(w, "prometheus", "mesh", "mesh-monitoring"), false);
+        assert.ok(exists(w, "prometheus", "mesh", "monitoring"), "the stack's Prometheus stays");
+        await pulumiOk(w, ["preview", "--expect-no-changes", "--stack", stack]);
+        operator?.kill("SIGTERM");
+        operator = undefined;
     });
 
     test("g. destroy removes everything the stack created, the operator clearing its finalizer first; the CRDs stay", async () => {

@@ -326,8 +326,8 @@ export function startOperator(w: World): ChildProcess {
 }
 
 /** The configuration the operator generated for Prometheus "mesh" (its Secret, gzipped). */
-export function generatedConfig(w: World): any {
-    const secret = kubectlJson(w, ["get", "secret", "prometheus-mesh", "-n", "monitoring"]);
+export function generatedConfig(w: World, namespace = "monitoring"): any {
+    const secret = kubectlJson(w, ["get", "secret", "prometheus-mesh", "-n", namespace]);
     return YAML.parse(gunzipSync(Buffer.from(secret.data["prometheus.yaml.gz"], "base64")).toString("utf8"));
 }
 

@@ -13,6 +13,8 @@ export = async () => {
     const config = new pulumi.Config();
     const kubeconfig = config.requireSecret("kubeconfig");
     const appNamespace = config.get("appNamespace") ?? "shop";
+    // Off only where no kubelet runs the pods with their sidecars (a test cluster).
+    const awaitAvailable = config.getBoolean("awaitAvailable") ?? true;
     const provider = new k8s.Provider("cluster", { kubeconfig });
 
     // The app's namespace exists already (another program made it); the policy only needs its name.
@@ -34,7 +36,7 @@ export = async () => {
         evaluationInterval: "30s",
         selfScrapeInterval: "30s",
         serviceMonitorNamespace: appNamespace,
-        awaitAvailable: true,
+        awaitAvailable,
         access: { kubeconfig },
     }, { provider });
 
