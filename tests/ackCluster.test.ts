@@ -11,22 +11,25 @@ describe("AckCluster", () => {
         const { value: cluster, resources, invokes } = await inStack(() => new AckCluster("cluster", ARGS));
         const vpc = one(resources, "alicloud:vpc/network:Network");
         assert.deepEqual([vpc.inputs.vpcName, vpc.inputs.cidrBlock], ["c1", "10.0.0.0/16"]);
-        assert.deepEqual(byType(resources, "alicloud:vpc/switch:Switch").map((v) => [v.inputs.zoneId, v.inputs.cidrBlock, v.inputs.vpcId]), [
-            ["cn-hangzhou-j", "10.0.0.0/20", "cluster-vpc-id"],
-            ["cn-hangzhou-k", "10.0.16.0/20", "cluster-vpc-id"],
+        // Each resource gets the ids of the ones it is built on, as the engine handed them out.
+        const switches = byType(resources, "alicloud:vpc/switch:Switch");
+        assert.deepEqual(switches.map((v) => [v.inputs.zoneId, v.inputs.cidrBlock, v.inputs.vpcId]), [
+            ["cn-hangzhou-j", "10.0.0.0/20", vpc.id],
+            ["cn-hangzhou-k", "10.0.16.0/20", vpc.id],
         ]);
         const ack = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes");
-        assert.deepEqual(ack.inputs.vswitchIds, ["cluster-vsw-cn-hangzhou-j-id", "cluster-vsw-cn-hangzhou-k-id"]);
+        assert.ok(vpc.id && ack.id && switches.every((v) => v.id), "the engine gave each an id");
+        assert.deepEqual(ack.inputs.vswitchIds, switches.map((v) => v.id));
         assert.deepEqual([ack.inputs.podCidr, ack.inputs.serviceCidr, ack.inputs.clusterSpec], ["172.20.0.0/16", "172.21.0.0/20", "ack.pro.small"]);
         assert.equal(ack.opts.protect, false);
         const pool = one(resources, "alicloud:cs/nodePool:NodePool");
-        assert.deepEqual([pool.inputs.clusterId, pool.inputs.desiredSize, pool.inputs.keyName, pool.inputs.systemDiskCategory], ["cluster-ack-id", "2", "ops", "cloud_essd"]);
+        assert.deepEqual([pool.inputs.clusterId, pool.inputs.desiredSize, pool.inputs.keyName, pool.inputs.systemDiskCategory], [ack.id, "2", "ops", "cloud_essd"]);
         // The nodes over both vSwitches' zones evenly: what makes the Prometheus replicas' zone spread satisfiable.
         assert.deepEqual([pool.inputs.vswitchIds, pool.inputs.multiAzPolicy], [ack.inputs.vswitchIds, "BALANCE"]);
         assert.equal(byType(resources, "alicloud:ecs/keyPair:KeyPair").length, 0);
-        assert.deepEqual(await resolve(cluster.vswitchIds[0]), "cluster-vsw-cn-hangzhou-j-id");
-        assert.equal(await resolve(cluster.vpcId), "cluster-vpc-id");
-        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getClusterCredential:getClusterCredential", "cluster-ack-id"]]);
+        assert.deepEqual(await resolve(cluster.vswitchIds[0]), switches[0].id);
+        assert.equal(await resolve(cluster.vpcId), vpc.id);
+        assert.deepEqual(invokes.map((i) => [i.token, i.inputs.clusterId]), [["alicloud:cs/getClusterCredential:getClusterCredential", ack.id]]);
         assert.equal(await resolve(cluster.kubeconfig), CREDENTIAL_KUBECONFIG);
         assert.equal(await isSecret(cluster.kubeconfig), true);
     });
@@ -40,17 +43,19 @@ describe("AckCluster", () => {
 
     test("clusterAdmins: each identity gets the cluster's admin role, a RAM role marked as one", async () => {
         const { resources } = await inStack(() => new AckCluster("cluster", { ...ARGS, admins: ["user:2000000000000001", "role:3000000000000002"] }));
+        const cluster = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes").id;
         assert.deepEqual(byType(resources, "alicloud:cs/kubernetesPermission:KubernetesPermission").map((p) => [p.inputs.uid, p.inputs.permissions]), [
-            ["2000000000000001", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: false }]],
-            ["3000000000000002", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
+            ["2000000000000001", [{ cluster, roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: false }]],
+            ["3000000000000002", [{ cluster, roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
         ]);
     });
 
     test("clusterReaders (the CI preview role): ACK's read-only restricted role on the whole cluster, as the program registers it", async () => {
         const { resources } = await runProgram(testConfig({ createCluster: true, nodeKeyPair: "ops", zoneIds: ["cn-hangzhou-k"], vswitchCidrs: ["192.168.0.0/19"], clusterAdmins: ["role:3000000000000002"], clusterReaders: ["role:3000000000000003"] }));
+        const cluster = one(resources, "alicloud:cs/managedKubernetes:ManagedKubernetes").id;
         assert.deepEqual(byType(resources, "alicloud:cs/kubernetesPermission:KubernetesPermission").map((p) => [p.name, p.inputs.uid, p.inputs.permissions]), [
-            ["cluster-admin-3000000000000002", "3000000000000002", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
-            ["cluster-reader-3000000000000003", "3000000000000003", [{ cluster: "cluster-ack-id", roleType: "cluster", roleName: "restricted", isCustom: false, isRamRole: true }]],
+            ["cluster-admin-3000000000000002", "3000000000000002", [{ cluster, roleType: "cluster", roleName: "admin", isCustom: false, isRamRole: true }]],
+            ["cluster-reader-3000000000000003", "3000000000000003", [{ cluster, roleType: "cluster", roleName: "restricted", isCustom: false, isRamRole: true }]],
         ]);
         const { error, resources: none } = await failingProgram(testConfig({ clusterReaders: ["role:3000000000000003"] }));
         assert.match(String(error), /clusterReaders: \["role:3000000000000003"\] is not accepted while asm-prometheus-mtls:createCluster is false/);

@@ -17,7 +17,7 @@ describe("teardown, in README's order", () => {
         const { resources } = await runProgram(testConfig(PROD));
         assert.equal(one(resources, ACK).inputs.deletionProtection, true);
         assert.deepEqual(protectedOnes(resources), ["cluster-ack"]);
-        assert.deepEqual(one(resources, ASM).inputs.clusterIds, ["cluster-ack-id"]);
+        assert.deepEqual(one(resources, ASM).inputs.clusterIds, [one(resources, ACK).id]);
     });
 
     test("1. deletionProtection false: both protections off, nothing else changes", async () => {
