@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshPrometheus } from "../../components/meshPrometheus";
 import { MtlsServiceMonitor } from "../../components/mtlsServiceMonitor";
 import { StrictMtls } from "../../components/strictMtls";
+import { VERSIONS } from "../../lib/versions";
 
 export = async () => {
     const config = new pulumi.Config();
@@ -24,7 +25,8 @@ export = async () => {
         namespace: config.get("monitoringNamespace") ?? "mesh-monitoring",
         name: "mesh",
         replicas: 2,
-        version: "v3.16.0",
+        // This project's pinned Prometheus, unless the program chooses its own (>= v3.0.0).
+        version: config.get("prometheusVersion") ?? VERSIONS.prometheus.version,
         retention: "15d",
         retentionSize: "17GB",
         storage: { size: "20Gi" },
