@@ -128,33 +128,24 @@ export class MeshPrometheus extends pulumi.ComponentResource {
             metadata: { name: prometheusServiceAccount(args.name), namespace: this.namespaceName },
         }, { parent: this });
 
-        // Discovery watches only the one namespace the operator configures it for (kubernetes_sd_configs
-        // namespaces.names), so a Role there is enough.
-        const rbacName = discoveryRbacName(args.namespace, args.name);
-        this.role = new k8s.rbac.v1.Role(`${name}-discovery`, {
-            metadata: { name: rbacName, namespace: args.serviceMonitorNamespace },
-            rules: DISCOVERY_RULES,
-        }, { parent: this });
-
-        // The guide never binds its role, and Prometheus then fails with "endpoints is forbidden".
-        this.roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-discovery`, {
-            metadata: { name: rbacName, namespace: args.serviceMonitorNamespace },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.role.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
-        }, { parent: this });
-
-        // The operator discovers Alertmanagers with the same EndpointSlice role, in their namespace.
-        if (args.alertmanager) {
-            const amRbac = `${rbacName}-alertmanagers`;
-            this.alertmanagerRole = new k8s.rbac.v1.Role(`${name}-alertmanager-discovery`, {
-                metadata: { name: amRbac, namespace: this.namespaceName },
-                rules: DISCOVERY_RULES,
-            }, { parent: this });
-            this.alertmanagerRoleBinding = new k8s.rbac.v1.RoleBinding(`${name}-alertmanager-discovery`, {
-                metadata: { name: amRbac, namespace: this.namespaceName },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.alertmanagerRole.metadata.name },
+        // A read-only discovery grant in one namespace, bound to this Prometheus's ServiceAccount.
+        const discovery = (suffix: string, rbacName: string, namespace: pulumi.Input<string>) => {
+            const role = new k8s.rbac.v1.Role(`${name}-${suffix}`, { metadata: { name: rbacName, namespace }, rules: DISCOVERY_RULES }, { parent: this });
+            const binding = new k8s.rbac.v1.RoleBinding(`${name}-${suffix}`, {
+                metadata: { name: rbacName, namespace },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
                 subjects: [{ kind: "ServiceAccount", name: this.serviceAccount.metadata.name, namespace: this.namespaceName }],
             }, { parent: this });
+            return { role, binding };
+        };
+        // Discovery watches only the one namespace the operator configures it for (kubernetes_sd_configs
+        // namespaces.names), so a Role there is enough. The guide never binds its role, and Prometheus then
+        // fails with "endpoints is forbidden".
+        const rbacName = discoveryRbacName(args.namespace, args.name);
+        ({ role: this.role, binding: this.roleBinding } = discovery("discovery", rbacName, args.serviceMonitorNamespace));
+        // The operator discovers Alertmanagers with the same EndpointSlice role, in their namespace.
+        if (args.alertmanager) {
+            ({ role: this.alertmanagerRole, binding: this.alertmanagerRoleBinding } = discovery("alertmanager-discovery", `${rbacName}-alertmanagers`, this.namespaceName));
         }
         const alerting = args.alertmanager && {
             alertmanagers: [{

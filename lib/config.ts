@@ -199,14 +199,7 @@ export const SETTINGS = {
     prometheusMemoryRequest: { type: "string", default: PROMETHEUS_RESOURCES.memoryRequest, description: "Memory the scheduler reserves for the prometheus container (docs/operations.md: Sizing).", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 1Gi") },
     prometheusClusterLabel: { type: "string", description: "External label cluster on every series this Prometheus sends or answers with, so series of many clusters stay apart in one backend. Unset: clusterName with createCluster, else kubeContext, else the stack's name.", accepts: matches(LABEL_VALUE, "a label value of letters, digits, '.', '_' or '-' (at most 63)") },
     prometheusEnvironmentLabel: { type: "string", description: "External label environment on every series. Unset: the stack's name.", accepts: matches(LABEL_VALUE, "a label value of letters, digits, '.', '_' or '-' (at most 63)") },
-    remoteWriteUrl: { type: "string", description: "Remote write endpoint Prometheus also sends every sample to: ARMS Managed Service for Prometheus, Thanos Receive, Mimir (docs/operations.md: Many clusters, one backend). Credentials go in remoteWriteUsername and remoteWritePassword, not in the URL. Unset: no remote write.", accepts: rule("an http:// or https:// URL without user or password in it", (v: string) => {
-        try {
-            const u = new URL(v);
-            return ["http:", "https:"].includes(u.protocol) && u.username === "" && u.password === "";
-        } catch {
-            return false;
-        }
-    }) },
+    remoteWriteUrl: { type: "string", description: "Remote write endpoint Prometheus also sends every sample to: ARMS Managed Service for Prometheus, Thanos Receive, Mimir (docs/operations.md: Many clusters, one backend). Credentials go in remoteWriteUsername and remoteWritePassword, not in the URL. Unset: no remote write.", accepts: rule("an http:// or https:// URL without user or password in it", (v: string) => isHttpUrl(v) && new URL(v).username === "" && new URL(v).password === "") },
     remoteWriteUsername: { type: "string", secret: true, description: "Basic auth user of remoteWriteUrl (ARMS: the AccessKey ID), set with --secret; it reaches Prometheus through a Kubernetes Secret." },
     remoteWritePassword: { type: "string", secret: true, description: "Basic auth password of remoteWriteUrl (ARMS: the AccessKey secret), set with --secret; it reaches Prometheus through a Kubernetes Secret." },
     prometheusMemoryLimit: { type: "string", default: PROMETHEUS_RESOURCES.memoryLimit, description: "Memory limit of the prometheus container: the kernel kills it above this. At least prometheusMemoryRequest.", accepts: matches(QUANTITY_BYTES, "a size in Mi, Gi or Ti such as 2Gi") },
